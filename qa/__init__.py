@@ -1,0 +1,17 @@
+"""qa: answer questions about a folder of documents by quoting the sentences that answer them.
+
+    from qa import QA, answer
+    bot = QA.from_directory("corpus")
+    reply = bot.answer("Who signed the memorandum?")
+    reply.quotes[0].text   # exact words from bot.documents[reply.quotes[0].source].text
+"""
+
+from qa import _offline  # noqa: F401  (must run before any model library is imported)
+from qa.engine import QA, answer
+from qa.errors import CorpusError, IndexStoreError, ModelError, QAError, QuestionError
+from qa.records import Answer, Document, Quote
+
+__all__ = [
+    "QA", "Answer", "Quote", "Document", "answer",
+    "QAError", "QuestionError", "CorpusError", "ModelError", "IndexStoreError",
+]

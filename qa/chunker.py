@@ -1,0 +1,272 @@
+"""Chunking: a document into sentences and passages with exact character offsets.
+
+Sentences come from pysbd, run paragraph by paragraph; a segment that pysbd keeps whole
+because it sits inside quotation marks is split again at its sentence ends, so a quote can be
+one sentence of a longer statement. Each sentence gets a search `context`: a quoted sentence
+carries its speaker (taken from the attribution, "...," the chairman said), and a sentence that
+opens with a pronoun carries the last named speaker or the previous sentence. Passages are
+windows of consecutive sentences. Invariant: `document.text[chunk.start:chunk.end] == chunk.text`.
+
+What it leaves out: coreference beyond a leading pronoun, languages pysbd does not handle,
+and tables or lists (they are cut like prose).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pysbd
+
+from qa.records import Chunk, Document
+
+CHUNKER_VERSION = "1"
+PASSAGE_SENTENCES = 3
+_MAX_SEGMENT_CHARS = 20_000
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_INNER_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[\"“‘']?[A-Z0-9])")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Gen|Sen|Rep|Gov|Lt|Col|Capt|Inc|Ltd|Co|Corp|vs|No|Mt)|\b[A-Z])\.$"
+)
+OPENING_QUOTES = "“\"‘"
+CLOSING_QUOTES = "”\"’"
+_SPEECH_VERBS = (
+    r"said|says|added|adds|told|explained|noted|stated|declared|warned|insisted|argued|admitted|"
+    r"commented|continued|stressed|wrote|writes|announced|remarked|claimed|according to"
+)
+_NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:of|the|de|van|von|al|[A-Z][\w'’.\-]*)){0,8}"
+_ATTRIBUTION_AFTER = re.compile(
+    rf"^[\s,.;:!?\-–—]*(?:(?:{_SPEECH_VERBS})\s+(?P<after>[^.;!?]+?)|(?P<before>[^.;!?]+?)\s+(?:{_SPEECH_VERBS})\b[^.;!?]*)[.!?]?\s*$"
+)
+_ATTRIBUTION_LEAD = re.compile(rf"^(?P<speaker>[^“\"]+?)\s+(?:{_SPEECH_VERBS})\b[^“\"]*[:,]\s*$")
+_REPORTED_SPEECH = re.compile(rf",\s+(?P<speaker>{_NAME})\s+(?:{_SPEECH_VERBS})\b")
+_PRONOUN_START = re.compile(
+    r"^[\"“‘']?(?P<word>He|She|They|It|This|That|These|Those|His|Her|Their|Its|The\s+\w+)\b"
+)
+_PERSONAL = frozenset({"He", "She", "His", "Her"})
+_PRONOUNS = frozenset({"he", "she", "they", "it", "we", "i", "you", "his", "her", "their", "its"})
+
+_segmenter = pysbd.Segmenter(language="en", clean=False)
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    paragraph: int
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each blank-line separated block, whitespace trimmed."""
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for match in [*_PARAGRAPH_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        block = text[cursor:end]
+        if block.strip():
+            lead = len(block) - len(block.lstrip())
+            spans.append((cursor + lead, cursor + len(block.rstrip())))
+        if match:
+            cursor = match.end()
+    return spans
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Cut an oversized block at line breaks, then spaces, so the segmenter sees bounded input."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > _MAX_SEGMENT_CHARS:
+        window = text[start : start + _MAX_SEGMENT_CHARS]
+        cut = max(window.rfind("\n"), window.rfind(". "), window.rfind(" "))
+        cut = start + (cut + 1 if cut > 0 else _MAX_SEGMENT_CHARS)
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
+def _segment(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentence spans inside text[start:end], found by pysbd and aligned back to offsets."""
+    block = text[start:end]
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for sentence in _segmenter.segment(block):
+        stripped = sentence.strip()
+        if not stripped:
+            continue
+        found = block.find(stripped, cursor)
+        if found < 0:
+            break
+        spans.append((start + found, start + found + len(stripped)))
+        cursor = found + len(stripped)
+    tail = block[cursor:]
+    if tail.strip():
+        lead = len(tail) - len(tail.lstrip())
+        spans.append((start + cursor + lead, start + cursor + len(tail.rstrip())))
+    return spans
+
+
+def _split_inside_quotes(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a segment at sentence ends that pysbd skipped (it keeps quotations whole)."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _INNER_SENTENCE_END.finditer(text, start, end):
+        head = text[cursor : match.start()].rstrip("\"”’'")
+        if _ABBREVIATION.search(head) or len(head) < 20:
+            continue
+        spans.append((cursor, match.start()))
+        cursor = match.end()
+    spans.append((cursor, end))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def sentence_spans(text: str) -> list[_Span]:
+    spans: list[_Span] = []
+    for number, (para_start, para_end) in enumerate(paragraphs(text)):
+        for piece_start, piece_end in _pieces(text, para_start, para_end):
+            for seg_start, seg_end in _segment(text, piece_start, piece_end):
+                for s, e in _split_inside_quotes(text, seg_start, seg_end):
+                    lead = len(text[s:e]) - len(text[s:e].lstrip())
+                    trail = len(text[s:e].rstrip())
+                    spans.append(_Span(s + lead, s + trail, number))
+    return spans
+
+
+def _quote_balance(sentence: str) -> int:
+    """+1 when the sentence leaves a quotation open, -1 when it closes one opened earlier."""
+    curly = sentence.count("“") - sentence.count("”")
+    if curly:
+        return 1 if curly > 0 else -1
+    if sentence.count('"') % 2 == 1:
+        return 1 if sentence.lstrip().startswith('"') else -1
+    return 0
+
+
+def _clean_speaker(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    speaker = raw.strip(" ,;:—–-\"“”'’")
+    if not speaker or len(speaker) > 120 or not any(ch.isalpha() for ch in speaker):
+        return None
+    return speaker
+
+
+def attribution(sentence: str) -> str | None:
+    """The speaker named around a quotation in this sentence ("...," X said / X said: "...")."""
+    closing = max(sentence.rfind(mark) for mark in CLOSING_QUOTES)
+    if closing > 0:
+        match = _ATTRIBUTION_AFTER.match(sentence[closing + 1 :])
+        if match:
+            return _clean_speaker(match.group("after") or match.group("before"))
+    opening = min((i for i in (sentence.find(mark) for mark in OPENING_QUOTES) if i > 0), default=-1)
+    if opening > 0:
+        match = _ATTRIBUTION_LEAD.match(sentence[:opening])
+        if match:
+            return _clean_speaker(match.group("speaker"))
+    match = _REPORTED_SPEECH.search(sentence)
+    return _clean_speaker(match.group("speaker")) if match else None
+
+
+def _quotation_groups(texts: list[str]) -> list[tuple[int, int]]:
+    """For each sentence, the (first, last) sentence of the quotation it belongs to, or (-1, -1)."""
+    groups = [(-1, -1)] * len(texts)
+    index = 0
+    while index < len(texts):
+        if _quote_balance(texts[index]) > 0:
+            last = index
+            while last + 1 < len(texts) and last - index < 8 and _quote_balance(texts[last]) >= 0:
+                last += 1
+                if _quote_balance(texts[last]) < 0:
+                    break
+            if _quote_balance(texts[last]) < 0:
+                for member in range(index, last + 1):
+                    groups[member] = (index, last)
+                index = last + 1
+                continue
+        if any(mark in texts[index] for mark in OPENING_QUOTES):
+            groups[index] = (index, index)
+        index += 1
+    return groups
+
+
+def chunk_document(document: Document) -> list[Chunk]:
+    """Sentence chunks (in order) followed by passage chunks for one document."""
+    text = document.text
+    spans = sentence_spans(text)
+    texts = [text[span.start : span.end] for span in spans]
+    groups = _quotation_groups(texts)
+
+    speakers: list[str | None] = [None] * len(spans)
+    for first, last in set(groups):
+        if first < 0:
+            continue
+        named = attribution(texts[last]) or attribution(texts[first])
+        for member in range(first, last + 1):
+            speakers[member] = named
+
+    last_named: str | None = None
+    sentences: list[Chunk] = []
+    for index, span in enumerate(spans):
+        speaker = speakers[index]
+        if speaker is None and groups[index][0] < 0:
+            speaker = attribution(texts[index])
+        if speaker and speaker.split()[0].lower() in _PRONOUNS:
+            speaker = last_named if len(speaker.split()) == 1 else speaker
+        context = texts[index]
+        pronoun = _PRONOUN_START.match(texts[index])
+        if speaker and groups[index][0] >= 0:
+            context = f"{speaker}: {texts[index]}"
+        elif pronoun and index > 0:
+            referent = last_named if pronoun.group("word") in _PERSONAL and last_named else texts[index - 1]
+            context = f"{referent} {texts[index]}"
+        if speaker and speaker.split()[0].lower() not in _PRONOUNS:
+            last_named = speaker
+        sentences.append(
+            Chunk(
+                kind="sentence",
+                doc_id=document.id,
+                start=span.start,
+                end=span.end,
+                text=texts[index],
+                context=context,
+                first_sentence=index,
+                last_sentence=index,
+                paragraph=span.paragraph,
+                speaker=speaker,
+                group_first=groups[index][0],
+                group_last=groups[index][1],
+            )
+        )
+    return sentences + passages(document, sentences)
+
+
+def passages(document: Document, sentences: list[Chunk]) -> list[Chunk]:
+    """Windows of up to PASSAGE_SENTENCES consecutive sentences, one starting at each sentence."""
+    if len(sentences) <= 1:
+        return []
+    windows: list[Chunk] = []
+    for first in range(max(1, len(sentences) - PASSAGE_SENTENCES + 1)):
+        last = min(first + PASSAGE_SENTENCES, len(sentences)) - 1
+        start, end = sentences[first].start, sentences[last].end
+        passage_text = document.text[start:end]
+        windows.append(
+            Chunk(
+                kind="passage",
+                doc_id=document.id,
+                start=start,
+                end=end,
+                text=passage_text,
+                context=f"{document.title}. {passage_text}" if first == 0 else passage_text,
+                first_sentence=first,
+                last_sentence=last,
+                paragraph=sentences[first].paragraph,
+            )
+        )
+    return windows
+
+
+def chunk_documents(documents: list[Document]) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for document in documents:
+        chunks.extend(chunk_document(document))
+    return chunks

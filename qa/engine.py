@@ -1,0 +1,193 @@
+"""Answering: the `QA` engine that turns a question into quoted sentences, or says it can't.
+
+It ties the stages together: load the corpus, load or build its index, retrieve sentences,
+widen each to a quote (a quotation is kept with its attribution when that fits), decide from
+the confidence whether the corpus answers, and write the reply. Every quoted word is copied
+from a document. What it leaves out: generating text, and reading the conversation history
+(accepted, not yet used).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa import render
+from qa.confidence import THRESHOLD, Evidence, confidence
+from qa.embedder import Embedder, MiniLMEmbedder
+from qa.errors import QuestionError
+from qa.index import CorpusIndex, load_or_build
+from qa.loader import load_corpus
+from qa.question import clean_question
+from qa.records import Answer, Chunk, Document, Quote
+from qa.retriever import Hit, Retriever
+from qa.text import terms
+
+MAX_QUOTE_CHARS = 420
+DEFAULT_TOP_K = 3
+
+Message = dict[str, str]
+
+
+def bundled_corpus() -> Path:
+    """The announcement shipped with the package (inside the wheel, or beside it in a checkout)."""
+    packaged = Path(__file__).resolve().parent / "bundled_corpus"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "corpus"
+
+
+@dataclass(frozen=True)
+class _Span:
+    first: int
+    """Number of the first sentence in its document."""
+    last: int
+    start: int
+    end: int
+    speaker: str | None
+
+
+class QA:
+    """Question answering over one folder of documents. Safe to share between threads."""
+
+    def __init__(self, documents: dict[str, Document], index: CorpusIndex, embedder: Embedder,
+                 *, warnings: Sequence[str] = (), built: bool = False) -> None:
+        self.documents = documents
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, embedder)
+        self.sentences: dict[str, list[Chunk]] = {}
+        """Each document's sentences in order."""
+        for chunk in index.chunks:
+            if chunk.kind == "sentence":
+                self.sentences.setdefault(chunk.doc_id, []).append(chunk)
+        self.warnings = list(warnings)
+        self.built = built
+        """True when this engine embedded the corpus, False when it loaded a saved index."""
+
+    @classmethod
+    def from_directory(cls, path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str] | None = None,
+                       embedder: Embedder | None = None,
+                       progress: Callable[[int, int], None] | None = None) -> QA:
+        """Load a folder of .txt/.md files and its index (built and saved on first use)."""
+        corpus = load_corpus(path)
+        embedder = embedder or MiniLMEmbedder()
+        loaded = load_or_build(list(corpus.documents.values()), embedder,
+                               root=Path(index_dir) if index_dir else None, progress=progress)
+        warnings = [*corpus.skipped, *([loaded.warning] if loaded.warning else [])]
+        return cls(corpus.documents, loaded.index, embedder, warnings=warnings, built=loaded.built)
+
+    @classmethod
+    def default(cls) -> QA:
+        """The engine over the bundled announcement, created once per process."""
+        global _default
+        with _default_lock:
+            if _default is None:
+                _default = cls.from_directory(bundled_corpus())
+            return _default
+
+    def answer(self, question: str, history: Sequence[Message] | None = None, *,
+               top_k: int = DEFAULT_TOP_K) -> Answer:
+        """Quote the sentences that answer `question`, or say that the documents don't say."""
+        _check_history(history)
+        if top_k < 1:
+            raise QuestionError("top_k must be at least 1.")
+        cleaned = clean_question(question)
+        hits, signals = self.retriever.run(cleaned.text, top_k=top_k * 4)
+        quotes = self._quotes(hits, top_k)
+        if not quotes:
+            return Answer(question=cleaned.text, answered=False, notes=list(cleaned.notes),
+                          text=render.no_answer(None, None))
+        best = quotes[0]
+        evidence = Evidence(
+            fused=hits[0].score,
+            dense=hits[0].dense,
+            coverage=_coverage(signals.query_terms, best.context),
+            known=_known(signals.query_terms, self.index),
+        )
+        score = confidence(evidence)
+        answered = score >= THRESHOLD
+        document = self.documents[best.source]
+        text = render.answer(best, document) if answered else render.no_answer(best, document)
+        return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
+                      confidence=round(score, 4), notes=list(cleaned.notes))
+
+    def _quotes(self, hits: list[Hit], top_k: int) -> list[Quote]:
+        quotes: list[Quote] = []
+        for hit in hits:
+            sentence = self.index.chunks[hit.chunk_id]
+            if any(q.source == sentence.doc_id and q.start <= sentence.start < q.end for q in quotes):
+                continue
+            quotes.append(self._quote(sentence, hit.score))
+            if len(quotes) == top_k:
+                break
+        return quotes
+
+    def _quote(self, sentence: Chunk, score: float) -> Quote:
+        document = self.documents[sentence.doc_id]
+        span = self._span(sentence)
+        context_start, context_end = self._context(sentence.doc_id, span)
+        return Quote(
+            text=document.text[span.start : span.end],
+            source=sentence.doc_id,
+            title=document.title,
+            start=span.start,
+            end=span.end,
+            score=round(score, 4),
+            context=document.text[context_start:context_end],
+            context_start=context_start,
+            context_end=context_end,
+            speaker=span.speaker,
+        )
+
+    def _span(self, sentence: Chunk) -> _Span:
+        """The sentence, widened to its whole quotation, or up to the attribution, when that fits."""
+        own = self.sentences[sentence.doc_id]
+        if sentence.group_first >= 0:
+            first, last = own[sentence.group_first], own[sentence.group_last]
+            for head in (first, sentence):
+                if last.end - head.start <= MAX_QUOTE_CHARS:
+                    return _Span(head.first_sentence, last.first_sentence, head.start, last.end, sentence.speaker)
+        end = sentence.end
+        if end - sentence.start > MAX_QUOTE_CHARS:
+            cut = sentence.text.rfind(" ", 0, MAX_QUOTE_CHARS)
+            end = sentence.start + (cut if cut > 0 else MAX_QUOTE_CHARS)
+        return _Span(sentence.first_sentence, sentence.first_sentence, sentence.start, end, sentence.speaker)
+
+    def _context(self, doc_id: str, span: _Span) -> tuple[int, int]:
+        """The quote with one sentence either side: shown beside it, and used for coverage."""
+        own = self.sentences[doc_id]
+        before = own[max(span.first - 1, 0)]
+        after = own[min(span.last + 1, len(own) - 1)]
+        return min(before.start, span.start), max(after.end, span.end)
+
+
+def _coverage(query_terms: list[str], context: str) -> float:
+    wanted = set(query_terms)
+    return len(wanted & set(terms(context))) / len(wanted) if wanted else 0.0
+
+
+def _known(query_terms: list[str], index: CorpusIndex) -> float:
+    wanted = set(query_terms)
+    return sum(index.lexical.knows(term) for term in wanted) / len(wanted) if wanted else 0.0
+
+
+def _check_history(history: Sequence[Message] | None) -> None:
+    if history is None:
+        return
+    for message in history:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") \
+                or not isinstance(message.get("content"), str):
+            raise QuestionError(
+                'history must be a list of {"role": "user"|"assistant", "content": str} messages.'
+            )
+
+
+_default: QA | None = None
+_default_lock = threading.Lock()
+
+
+def answer(question: str, history: Sequence[Message] | None = None, *, top_k: int = DEFAULT_TOP_K) -> Answer:
+    """Answer from the bundled announcement (see `QA.default`)."""
+    return QA.default().answer(question, history, top_k=top_k)

@@ -1,0 +1,25 @@
+"""The package's own exceptions.
+
+Everything the engine raises on purpose derives from `QAError`, so a caller (the CLI, the chat)
+can turn it into one plain message. Programming errors are left as ordinary exceptions.
+"""
+
+
+class QAError(Exception):
+    """Base class: the message is meant to be shown to a person as it is."""
+
+
+class QuestionError(QAError):
+    """The question cannot be answered as given (empty, nothing but punctuation, ...)."""
+
+
+class CorpusError(QAError):
+    """The corpus folder is missing, empty, or holds a file that cannot be read."""
+
+
+class ModelError(QAError):
+    """The embedding model is missing or its weights are not the expected ones."""
+
+
+class IndexStoreError(QAError):
+    """A saved index cannot be written or read (read-only cache, corrupt files, ...)."""

@@ -1,0 +1,197 @@
+"""Indexing: chunks into a FAISS inner-product index and a BM25 index, saved and reloaded.
+
+An index is keyed by a hash of the corpus contents, the model's fingerprint and the chunker
+version, so any change to one of them leads to a new index. It is written to a temporary folder
+and renamed into place, under a file lock, so readers only ever see whole indexes; on load the
+manifest's checksums are verified and a mismatch counts as no index. The BM25 side is rebuilt
+from the saved chunks on load (it takes milliseconds). What it leaves out: incremental
+updates (a changed corpus is indexed again in full) and approximate search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+from filelock import FileLock, Timeout
+from platformdirs import user_cache_dir
+
+from qa.chunker import CHUNKER_VERSION, chunk_documents
+from qa.embedder import Embedder, file_sha256
+from qa.errors import IndexStoreError
+from qa.records import Chunk, Document
+from qa.text import terms
+
+INDEX_FORMAT = "1"
+MANIFEST = "manifest.json"
+CHUNKS_FILE = "chunks.jsonl"
+VECTORS_FILE = "vectors.faiss"
+LOCK_TIMEOUT_SECONDS = 600
+
+
+def default_index_root() -> Path:
+    configured = os.environ.get("QA_INDEX_DIR")
+    return Path(configured).expanduser() if configured else Path(user_cache_dir("qa")) / "indexes"
+
+
+def corpus_key(documents: list[Document], fingerprint: str) -> str:
+    digest = hashlib.sha256()
+    for part in (INDEX_FORMAT, CHUNKER_VERSION, fingerprint):
+        digest.update(part.encode() + b"\0")
+    for document in documents:
+        for part in (document.id, document.title, document.text):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return digest.hexdigest()
+
+
+class LexicalIndex:
+    """BM25 over the chunks' contexts, scoring every chunk for a query."""
+
+    def __init__(self, contexts: list[str]) -> None:
+        self._bm25 = bm25s.BM25()
+        tokenized = [terms(context) or ["_empty_"] for context in contexts]
+        self._bm25.index(tokenized, show_progress=False)
+        self._size = len(contexts)
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        known = [term for term in query_terms if term in self._bm25.vocab_dict]
+        if not known:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def knows(self, term: str) -> bool:
+        return term in self._bm25.vocab_dict
+
+
+@dataclass
+class CorpusIndex:
+    """Chunks with their vectors (FAISS) and their lexical index, for one corpus and model."""
+
+    key: str
+    chunks: list[Chunk]
+    vectors: faiss.Index
+    lexical: LexicalIndex
+
+    @classmethod
+    def build(cls, documents: list[Document], embedder: Embedder, *,
+              progress: Callable[[int, int], None] | None = None) -> CorpusIndex:
+        """Chunk and embed. `progress(done, total)` is called as embedding advances."""
+        chunks = chunk_documents(documents)
+        total = len(chunks)
+        done = 0
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            if progress:
+                progress(done, total)
+
+        embeddings = embedder.encode([chunk.context for chunk in chunks], progress=advance)
+        vectors = faiss.IndexFlatIP(embedder.dimension)
+        if len(embeddings):
+            vectors.add(np.ascontiguousarray(embeddings, dtype=np.float32))
+        key = corpus_key(documents, embedder.fingerprint)
+        return cls(key=key, chunks=chunks, vectors=vectors,
+                   lexical=LexicalIndex([chunk.context for chunk in chunks]))
+
+    def save(self, folder: Path) -> None:
+        """Write the index into `folder` atomically: a whole index appears there, or nothing."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            with (staging / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
+                for chunk in self.chunks:
+                    handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+            faiss.write_index(self.vectors, str(staging / VECTORS_FILE))
+            manifest = {
+                "format": INDEX_FORMAT,
+                "key": self.key,
+                "chunker": CHUNKER_VERSION,
+                "chunks": len(self.chunks),
+                "dimension": self.vectors.d,
+                "checksums": {name: file_sha256(staging / name) for name in (CHUNKS_FILE, VECTORS_FILE)},
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            if folder.exists():
+                shutil.rmtree(folder)
+            os.replace(staging, folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path, key: str) -> CorpusIndex | None:
+        """The saved index in `folder`, or None when it is absent, stale or damaged."""
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            if manifest.get("key") != key or manifest.get("format") != INDEX_FORMAT:
+                return None
+            for name, checksum in manifest["checksums"].items():
+                if file_sha256(folder / name) != checksum:
+                    return None
+            with (folder / CHUNKS_FILE).open(encoding="utf-8") as handle:
+                chunks = [Chunk.from_json(json.loads(line)) for line in handle]
+            vectors = faiss.read_index(str(folder / VECTORS_FILE))
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+            return None
+        if len(chunks) != manifest["chunks"] or vectors.ntotal != len(chunks):
+            return None
+        return cls(key=key, chunks=chunks, vectors=vectors,
+                   lexical=LexicalIndex([chunk.context for chunk in chunks]))
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    index: CorpusIndex
+    built: bool
+    """True when the corpus was embedded now, False when a saved index was loaded."""
+    warning: str | None = None
+
+
+def load_or_build(documents: list[Document], embedder: Embedder, *, root: Path | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> LoadedIndex:
+    """The index for these documents: loaded when a whole, current one is saved, else built.
+
+    Builders of the same index wait for each other on a file lock. When the index folder cannot
+    be written, the index is built in memory and the returned warning says so.
+    """
+    root = root or default_index_root()
+    key = corpus_key(documents, embedder.fingerprint)
+    folder = root / key[:24]
+    existing = CorpusIndex.load(folder, key)
+    if existing is not None:
+        return LoadedIndex(existing, built=False)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(root / f"{key[:24]}.lock"), timeout=LOCK_TIMEOUT_SECONDS)
+        lock.acquire()
+    except Timeout as error:
+        raise IndexStoreError(f"{root}: another process has held the index lock for {LOCK_TIMEOUT_SECONDS} s") from error
+    except OSError as error:
+        index = CorpusIndex.build(documents, embedder, progress=progress)
+        return LoadedIndex(index, built=True, warning=_unsaved(root, error))
+    try:
+        existing = CorpusIndex.load(folder, key)
+        if existing is not None:
+            return LoadedIndex(existing, built=False)
+        index = CorpusIndex.build(documents, embedder, progress=progress)
+        try:
+            index.save(folder)
+        except OSError as error:
+            return LoadedIndex(index, built=True, warning=_unsaved(root, error))
+        return LoadedIndex(index, built=True)
+    finally:
+        lock.release()
+
+
+def _unsaved(root: Path, error: OSError) -> str:
+    return (f"{root}: cannot save the index there ({error.strerror or error}); it was built in "
+            "memory and will be built again next time. Set QA_INDEX_DIR to a writable folder.")

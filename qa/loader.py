@@ -1,0 +1,137 @@
+"""Loading: a folder of `.txt` / `.md` files into `Document` records.
+
+Files are read recursively in sorted order as UTF-8. Optional front matter between two `---`
+lines (`title:`, `date:`, `author:`, `source:`) fills the metadata and is cut from the text;
+without it, a short first line followed by a blank line is taken as the headline. Hidden files,
+editor backups and symlinked folders are passed over. What it leaves out: other formats (HTML,
+PDF), encodings other than UTF-8, and any cleaning of the text: bodies are kept verbatim.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.errors import CorpusError
+from qa.records import Document
+
+SUFFIXES = (".txt", ".md")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
+_FIELD = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$")
+_HEADLINE_MAX = 160
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Documents read from a folder, keyed by id, and the files passed over with the reason."""
+
+    root: Path
+    documents: dict[str, Document]
+    skipped: list[str] = field(default_factory=list)
+
+
+def is_ignored(name: str) -> bool:
+    """Hidden files, editor backups and lock files are never part of a corpus."""
+    return (
+        name.startswith((".", "~", "#"))
+        or name.endswith(("~", ".swp", ".swo", ".tmp", ".bak"))
+    )
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """Every corpus file below `root`, sorted by relative path; symlinked folders not followed."""
+    found: list[Path] = []
+    for folder, subfolders, names in os.walk(root, followlinks=False):
+        subfolders[:] = sorted(name for name in subfolders if not is_ignored(name))
+        for name in names:
+            path = Path(folder) / name
+            if name.lower().endswith(SUFFIXES) and not is_ignored(name) and path.is_file():
+                found.append(path)
+    return sorted(found, key=lambda path: path.relative_to(root).as_posix())
+
+
+def parse_front_matter(raw: str) -> tuple[dict[str, str], int]:
+    """Metadata fields and the offset where the body starts (0 when there is no front matter)."""
+    match = _FRONT_MATTER.match(raw)
+    if not match:
+        return {}, 0
+    fields: dict[str, str] = {}
+    for line in match.group("body").splitlines():
+        field_match = _FIELD.match(line)
+        if field_match:
+            value = field_match.group("value").strip().strip("\"'")
+            fields[field_match.group("key").lower()] = value
+    return fields, match.end()
+
+
+def headline(text: str) -> str | None:
+    """A first line that reads as a headline: short, followed by a blank line, no final stop."""
+    stripped = text.lstrip()
+    first, _, rest = stripped.partition("\n")
+    first = first.strip()
+    if not first or len(first) > _HEADLINE_MAX or first.endswith((".", ":", ",", ";")):
+        return None
+    if rest and not rest.startswith(("\n", "\r\n")):
+        return None
+    return first
+
+
+def title_from_name(path: Path) -> str:
+    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def read_document(path: Path, root: Path) -> Document:
+    """One file as a `Document`; `CorpusError` naming the file when it cannot be read as text."""
+    doc_id = path.relative_to(root).as_posix()
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CorpusError(f"{path}: file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
+        data = path.read_bytes()
+    except OSError as error:
+        raise CorpusError(f"{path}: cannot be read ({error.strerror or error})") from error
+    if b"\x00" in data:
+        raise CorpusError(f"{path}: looks like a binary file, not text")
+    try:
+        raw = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CorpusError(f"{path}: not valid UTF-8 text (byte {error.start})") from error
+    fields, body_offset = parse_front_matter(raw)
+    text = raw[body_offset:]
+    return Document(
+        id=doc_id,
+        text=text,
+        title=fields.get("title") or headline(text) or title_from_name(path),
+        path=str(path),
+        date=fields.get("date") or None,
+        author=fields.get("author") or None,
+        outlet=fields.get("source") or fields.get("outlet") or None,
+        body_offset=body_offset,
+    )
+
+
+def load_corpus(root: str | os.PathLike[str]) -> Corpus:
+    """Read every corpus file below `root`. Empty files are skipped and listed in `skipped`."""
+    root_path = Path(root).expanduser()
+    if not root_path.exists():
+        raise CorpusError(f"{root_path}: no such folder")
+    if root_path.is_file():
+        files, root_path = [root_path], root_path.parent
+    elif root_path.is_dir():
+        files = corpus_files(root_path)
+    else:
+        raise CorpusError(f"{root_path}: not a folder")
+    documents: dict[str, Document] = {}
+    skipped: list[str] = []
+    for path in files:
+        document = read_document(path, root_path)
+        if document.text.strip():
+            documents[document.id] = document
+        else:
+            skipped.append(f"{path}: empty, skipped")
+    if not documents:
+        raise CorpusError(f"{root_path}: no non-empty .txt or .md files found")
+    return Corpus(root=root_path, documents=documents, skipped=skipped)

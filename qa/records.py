@@ -1,0 +1,106 @@
+"""Typed records that cross stages: documents, chunks, quotes and answers.
+
+Every record that points into a document carries character offsets into `Document.text`, with
+the invariant `document.text[start:end] == text`. Records are frozen; they hold no behaviour
+beyond small derived views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+ChunkKind = Literal["sentence", "passage"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file: its body text (front matter removed) and what is known about it."""
+
+    id: str
+    text: str
+    title: str
+    path: str
+    date: str | None = None
+    author: str | None = None
+    outlet: str | None = None
+    body_offset: int = 0
+    """Where `text` starts inside the file (after any front matter), in characters."""
+
+    def label(self) -> str:
+        """Title with outlet and date where known, e.g. "Title (Outlet, 2022-09-24)"."""
+        extras = ", ".join(part for part in (self.outlet, self.date) if part)
+        return f"{self.title} ({extras})" if extras else self.title
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A sentence or a passage (a few consecutive sentences of one paragraph).
+
+    `context` is what gets embedded and searched: the text itself, plus what it leans on
+    (the speaker of a quotation, the sentence a leading pronoun refers to).
+    """
+
+    kind: ChunkKind
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    context: str
+    first_sentence: int
+    last_sentence: int
+    paragraph: int
+    speaker: str | None = None
+    group_first: int = -1
+    """First sentence of the quotation this sentence belongs to (-1 when none)."""
+    group_last: int = -1
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Chunk:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Exact words from one document that answer (or may relate to) a question."""
+
+    text: str
+    source: str
+    title: str
+    start: int
+    end: int
+    score: float
+    context: str = ""
+    """The surrounding passage, shown beside the quote, never part of it."""
+    context_start: int = 0
+    context_end: int = 0
+    speaker: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply to one question: markdown `text`, and the quotes it rests on, best first."""
+
+    question: str
+    answered: bool
+    text: str
+    quotes: list[Quote] = field(default_factory=list)
+    confidence: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    """Things the user should know about how the question was handled (e.g. it was shortened)."""
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "confidence": self.confidence,
+            "text": self.text,
+            "quotes": [quote.to_json() for quote in self.quotes],
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,45 @@
+"""Rendering: an answer's quotes as the markdown reply shown in the chat and returned by the API.
+
+Document text is escaped so that markup inside a document (HTML tags, markdown emphasis) shows
+as the characters it is made of. What it leaves out: the plain-text layout of the CLI, which
+formats quotes itself.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from qa.records import Document, Quote
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def escape(text: str) -> str:
+    """Text safe to put inside markdown: HTML escaped, markdown punctuation backslashed."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def blockquote(text: str) -> str:
+    return "\n".join(f"> {escape(line)}" if line.strip() else ">" for line in text.splitlines())
+
+
+def source_line(quote: Quote, document: Document) -> str:
+    said = f"{escape(quote.speaker)}, in " if quote.speaker else ""
+    return (f"— {said}*{escape(document.label())}* · `{quote.source}`, "
+            f"characters {quote.start}–{quote.end}")
+
+
+def answer(best: Quote, document: Document) -> str:
+    return "\n\n".join([blockquote(best.text), source_line(best, document)])
+
+
+def no_answer(closest: Quote | None, document: Document | None) -> str:
+    reply = "The documents don't say."
+    if closest is None or document is None:
+        return reply
+    return "\n\n".join([
+        reply + " The closest passage I found, which may be related:",
+        blockquote(closest.text),
+        source_line(closest, document),
+    ])
