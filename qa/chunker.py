@@ -4,7 +4,8 @@ Sentences come from pysbd, run paragraph by paragraph; a segment that pysbd keep
 because it sits inside quotation marks is split again at its sentence ends, so a quote can be
 one sentence of a longer statement. Each sentence gets a search `context`: a quoted sentence
 carries its speaker (taken from the attribution, "...," the chairman said), and a sentence that
-opens with a pronoun carries the last named speaker or the previous sentence. Passages are
+opens with a pronoun carries the last named speaker or the previous sentence. A quotation with
+no attribution of its own, right after an attributed one in the same paragraph, inherits its speaker. Passages are
 windows of consecutive sentences. Invariant: `document.text[chunk.start:chunk.end] == chunk.text`.
 
 What it leaves out: coreference beyond a leading pronoun, languages pysbd does not handle,
@@ -20,7 +21,7 @@ import pysbd
 
 from qa.records import Chunk, Document
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 PASSAGE_SENTENCES = 3
 _MAX_SEGMENT_CHARS = 20_000
 
@@ -112,7 +113,7 @@ def _split_inside_quotes(text: str, start: int, end: int) -> list[tuple[int, int
     cursor = start
     for match in _INNER_SENTENCE_END.finditer(text, start, end):
         head = text[cursor : match.start()].rstrip("\"”’'")
-        if _ABBREVIATION.search(head) or len(head) < 20:
+        if _ABBREVIATION.search(head) or len(head.split()) < 3:
             continue
         spans.append((cursor, match.start()))
         cursor = match.end()
@@ -197,10 +198,12 @@ def chunk_document(document: Document) -> list[Chunk]:
     groups = _quotation_groups(texts)
 
     speakers: list[str | None] = [None] * len(spans)
-    for first, last in set(groups):
+    for first, last in sorted(set(groups)):
         if first < 0:
             continue
         named = attribution(texts[last]) or attribution(texts[first])
+        if named is None and first > 0 and spans[first - 1].paragraph == spans[first].paragraph:
+            named = speakers[first - 1]
         for member in range(first, last + 1):
             speakers[member] = named
 

@@ -20,7 +20,9 @@ from qa.errors import ModelError
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 WEIGHTS_FILE = "model.safetensors"
-BATCH_SIZE = 64
+BATCH_SIZE = 16
+SLICE_SIZE = 256
+"""Texts per progress step; each slice is encoded under the lock, so queries wait at most one."""
 
 Progress = Callable[[int], None]
 """Called with the number of texts just embedded."""
@@ -110,21 +112,21 @@ class MiniLMEmbedder:
             self._model = _load_shared_model()
 
     def encode(self, texts: Sequence[str], *, progress: Progress | None = None) -> np.ndarray:
+        """Embed in slices of similar length (less padding), returned in the input order."""
         self.warm_up()
-        batches = []
-        for first in range(0, len(texts), BATCH_SIZE):
-            batch = list(texts[first : first + BATCH_SIZE])
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for first in range(0, len(order), SLICE_SIZE):
+            rows = order[first : first + SLICE_SIZE]
             with self._lock:
-                vectors = self._model.encode(
-                    batch,
+                encoded = self._model.encode(
+                    [texts[i] for i in rows],
                     batch_size=BATCH_SIZE,
                     normalize_embeddings=True,
                     convert_to_numpy=True,
                     show_progress_bar=False,
                 )
-            batches.append(np.asarray(vectors, dtype=np.float32))
+            vectors[rows] = encoded
             if progress:
-                progress(len(batch))
-        if not batches:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.vstack(batches)
+                progress(len(rows))
+        return vectors

@@ -1,0 +1,86 @@
+"""Shared fixtures: a fake embedder that keeps unit tests fast, and small corpora on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.text import terms
+
+REPO = Path(__file__).resolve().parent.parent
+BUNDLED = REPO / "corpus"
+SHARED_EVAL = REPO.parent / "shared" / "eval"
+
+
+class FakeEmbedder:
+    """Bag of stemmed words hashed into 64 dimensions: similar words, similar vectors."""
+
+    fingerprint = "fake-embedder-1"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def encode(self, texts: Sequence[str], *, progress=None) -> np.ndarray:
+        self.calls += 1
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text):
+                slot = int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dimension
+                vectors[row, slot] += 1.0
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        if progress:
+            progress(len(texts))
+        return vectors / norms
+
+
+NEWS = """Harbour town opens new bridge
+
+The town of Eastmouth opened a new footbridge on Monday, the council said.
+
+The bridge cost £4.2m and took two years to build.
+
+"This bridge links the two halves of our town for the first time," said the mayor, Jane Porter. "We are proud of it."
+
+She added that the old ferry would keep running until spring.
+
+Local traders welcomed the opening, saying footfall had already risen.
+"""
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "indexes"
+
+
+@pytest.fixture
+def news_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "bridge.txt").write_text(NEWS, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def bundled_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "bundled"
+    shutil.copytree(BUNDLED, folder)
+    return folder
+
+
+@pytest.fixture
+def fake_bot(news_corpus: Path, index_dir: Path, fake_embedder: FakeEmbedder):
+    from qa import QA
+
+    return QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)

@@ -1,0 +1,99 @@
+import pytest
+
+from qa import Answer, QuestionError
+from qa.question import MAX_QUESTION_CHARS, clean_question
+
+
+def assert_quotes_round_trip(bot, reply: Answer) -> None:
+    for quote in reply.quotes:
+        document = bot.documents[quote.source]
+        assert document.text[quote.start:quote.end] == quote.text
+        assert document.text[quote.context_start:quote.context_end] == quote.context
+        assert quote.context_start <= quote.start and quote.end <= quote.context_end
+        assert quote.title == document.title
+        assert len(quote.text) <= 420
+
+
+def test_answer_quotes_exact_text_best_first(fake_bot):
+    reply = fake_bot.answer("How much did the bridge cost?")
+    assert isinstance(reply, Answer)
+    assert reply.quotes[0].text == "The bridge cost £4.2m and took two years to build."
+    assert [q.score for q in reply.quotes] == sorted((q.score for q in reply.quotes), reverse=True)
+    assert_quotes_round_trip(fake_bot, reply)
+
+
+def test_quotation_is_quoted_with_its_attribution(fake_bot):
+    reply = fake_bot.answer("What did the mayor say links the two halves of the town?")
+    top = reply.quotes[0]
+    assert top.text == '"This bridge links the two halves of our town for the first time," said the mayor, Jane Porter.'
+    assert top.speaker == "the mayor, Jane Porter"
+    assert_quotes_round_trip(fake_bot, reply)
+
+
+def test_quotes_do_not_repeat_a_sentence(fake_bot):
+    reply = fake_bot.answer("bridge town mayor", top_k=5)
+    spans = [(q.start, q.end) for q in reply.quotes]
+    for i, (start, end) in enumerate(spans):
+        for other_start, other_end in spans[i + 1:]:
+            assert end <= other_start or other_end <= start
+
+
+def test_top_k_limits_quotes(fake_bot):
+    assert len(fake_bot.answer("bridge", top_k=1).quotes) == 1
+    assert len(fake_bot.answer("bridge", top_k=4).quotes) == 4
+
+
+def test_abstention_reply_says_so_and_offers_the_closest_passage(fake_bot):
+    reply = fake_bot.answer("What is the boiling point of mercury in kelvin?")
+    assert not reply.answered
+    assert reply.text.startswith("The documents don't say.")
+    assert reply.quotes and "may be related" in reply.text
+    assert 0.0 <= reply.confidence < 0.5
+
+
+def test_confident_answer_is_marked_answered(fake_bot):
+    reply = fake_bot.answer("How much did the new footbridge in Eastmouth cost to build?")
+    assert reply.answered and reply.confidence >= 0.5
+    assert "£4.2m" in reply.quotes[0].text
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t", "?!...", "\x00\x01"])
+def test_questions_without_words_are_refused_clearly(fake_bot, question):
+    with pytest.raises(QuestionError, match="question"):
+        fake_bot.answer(question)
+
+
+def test_control_characters_are_removed_not_fatal(fake_bot):
+    reply = fake_bot.answer("How much did the\x00 bridge\x1b cost?")
+    assert reply.question == "How much did the bridge cost?"
+
+
+def test_huge_question_is_cut_with_a_note(fake_bot):
+    reply = fake_bot.answer("bridge cost " * 20_000)
+    assert len(reply.question) <= MAX_QUESTION_CHARS
+    assert reply.notes and "only its first" in reply.notes[0]
+
+
+def test_clean_question_rejects_non_text():
+    with pytest.raises(QuestionError):
+        clean_question(None)
+
+
+def test_history_is_accepted_and_validated(fake_bot):
+    history = [{"role": "user", "content": "Who is the mayor?"}, {"role": "assistant", "content": "Jane Porter."}]
+    assert fake_bot.answer("How much did the bridge cost?", history=history).quotes
+    with pytest.raises(QuestionError, match="history"):
+        fake_bot.answer("How much did the bridge cost?", history=[{"role": "robot", "content": "x"}])
+
+
+def test_markup_in_documents_is_escaped_in_the_reply(tmp_path, index_dir, fake_embedder):
+    from qa import QA
+
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "x.txt").write_text(
+        "The payload was <img src=x onerror=alert(1)> and <script>alert(2)</script> here.", encoding="utf-8")
+    bot = QA.from_directory(tmp_path / "c", index_dir=index_dir, embedder=fake_embedder)
+    reply = bot.answer("What was the payload?")
+    assert "<img" not in reply.text and "<script>" not in reply.text
+    assert "&lt;img" in reply.text
+    assert "<img src=x" in reply.quotes[0].text

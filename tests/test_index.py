@@ -1,0 +1,79 @@
+from pathlib import Path
+
+import pytest
+
+from qa import QA
+from qa.index import CHUNKS_FILE, MANIFEST, VECTORS_FILE, CorpusIndex, corpus_key, load_or_build
+from qa.loader import load_corpus
+
+
+def only_index_folder(root: Path) -> Path:
+    (folder,) = [p for p in root.iterdir() if p.is_dir()]
+    return folder
+
+
+def test_second_start_loads_instead_of_embedding(news_corpus, index_dir, fake_embedder):
+    first = QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    calls = fake_embedder.calls
+    second = QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    assert first.built and not second.built
+    assert fake_embedder.calls == calls
+    assert second.index.chunks == first.index.chunks
+    assert (only_index_folder(index_dir) / CHUNKS_FILE).read_text(encoding="utf-8").count("\n") == len(first.index.chunks)
+
+
+def test_editing_the_corpus_rebuilds(news_corpus, index_dir, fake_embedder):
+    QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    (news_corpus / "bridge.txt").write_text("A different story entirely. It has two sentences.", encoding="utf-8")
+    again = QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    assert again.built
+    assert again.index.chunks[0].text == "A different story entirely."
+
+
+def test_key_changes_with_model_and_text(news_corpus, fake_embedder):
+    documents = list(load_corpus(news_corpus).documents.values())
+    assert corpus_key(documents, "model-a") != corpus_key(documents, "model-b")
+
+
+@pytest.mark.parametrize("damage", ["truncate_vectors", "edit_chunks", "bad_manifest", "remove_vectors"])
+def test_damaged_index_is_never_served_and_is_rebuilt(news_corpus, index_dir, fake_embedder, damage):
+    built = QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    folder = only_index_folder(index_dir)
+    if damage == "truncate_vectors":
+        data = (folder / VECTORS_FILE).read_bytes()
+        (folder / VECTORS_FILE).write_bytes(data[: len(data) // 2])
+    elif damage == "edit_chunks":
+        with (folder / CHUNKS_FILE).open("a", encoding="utf-8") as handle:
+            handle.write("{}\n")
+    elif damage == "bad_manifest":
+        (folder / MANIFEST).write_text("{not json", encoding="utf-8")
+    else:
+        (folder / VECTORS_FILE).unlink()
+    assert CorpusIndex.load(folder, built.index.key) is None
+    again = QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    assert again.built
+    assert CorpusIndex.load(folder, built.index.key) is not None
+
+
+def test_no_temporary_folders_are_left_behind(news_corpus, index_dir, fake_embedder):
+    QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    assert [p.name for p in index_dir.iterdir() if p.name.startswith(".")] == []
+
+
+def test_failed_save_keeps_the_index_in_memory_with_a_warning(news_corpus, index_dir, fake_embedder, monkeypatch):
+    def refuse(self, folder):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(CorpusIndex, "save", refuse)
+    bot = QA.from_directory(news_corpus, index_dir=index_dir, embedder=fake_embedder)
+    assert bot.built and bot.index.chunks
+    assert any("cannot save the index" in w and "Permission denied" in w for w in bot.warnings)
+
+
+def test_unwritable_cache_path_builds_in_memory_with_a_warning(news_corpus, tmp_path, fake_embedder):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    documents = list(load_corpus(news_corpus).documents.values())
+    loaded = load_or_build(documents, fake_embedder, root=blocker / "indexes")
+    assert loaded.built and loaded.index.chunks
+    assert loaded.warning and "QA_INDEX_DIR" in loaded.warning
