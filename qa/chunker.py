@@ -4,7 +4,7 @@ Sentences come from pysbd, run paragraph by paragraph; a segment that pysbd keep
 because it sits inside quotation marks is split again at its sentence ends, so a quote can be
 one sentence of a longer statement. Each sentence gets a search `context`: a quoted sentence
 carries its speaker (taken from the attribution, "...," the chairman said), and a sentence that
-opens with a pronoun carries the last named speaker or the previous sentence. A quotation with
+opens with a pronoun carries the last named speaker, or the names in the previous sentence. A quotation with
 no attribution of its own, right after an attributed one in the same paragraph, inherits its speaker. Passages are
 windows of consecutive sentences. Invariant: `document.text[chunk.start:chunk.end] == chunk.text`.
 
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import pysbd
 
 from qa.records import Chunk, Document
+from qa.text import STOPWORDS
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "3"
 PASSAGE_SENTENCES = 3
 _MAX_SEGMENT_CHARS = 20_000
 
@@ -42,6 +43,7 @@ _ATTRIBUTION_AFTER = re.compile(
 )
 _ATTRIBUTION_LEAD = re.compile(rf"^(?P<speaker>[^“\"]+?)\s+(?:{_SPEECH_VERBS})\b[^“\"]*[:,]\s*$")
 _REPORTED_SPEECH = re.compile(rf",\s+(?P<speaker>{_NAME})\s+(?:{_SPEECH_VERBS})\b")
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of\s+)?[A-Z][\w'’\-]*)*")
 _PRONOUN_START = re.compile(
     r"^[\"“‘']?(?P<word>He|She|They|It|This|That|These|Those|His|Her|Their|Its|The\s+\w+)\b"
 )
@@ -168,6 +170,17 @@ def attribution(sentence: str) -> str | None:
     return _clean_speaker(match.group("speaker")) if match else None
 
 
+def names_in(sentence: str) -> str:
+    """The capitalised names of a sentence, in order, each once: what a pronoun may refer to."""
+    found: list[str] = []
+    for match in _NAME_RUN.finditer(sentence):
+        first_word, _, rest = match.group(0).partition(" ")
+        name = rest if first_word.lower() in STOPWORDS else match.group(0)
+        if name and name not in found:
+            found.append(name)
+    return ", ".join(found)
+
+
 def _quotation_groups(texts: list[str]) -> list[tuple[int, int]]:
     """For each sentence, the (first, last) sentence of the quotation it belongs to, or (-1, -1)."""
     groups = [(-1, -1)] * len(texts)
@@ -220,8 +233,9 @@ def chunk_document(document: Document) -> list[Chunk]:
         if speaker and groups[index][0] >= 0:
             context = f"{speaker}: {texts[index]}"
         elif pronoun and index > 0:
-            referent = last_named if pronoun.group("word") in _PERSONAL and last_named else texts[index - 1]
-            context = f"{referent} {texts[index]}"
+            personal = pronoun.group("word") in _PERSONAL and last_named
+            referent = last_named if personal else names_in(texts[index - 1])
+            context = f"{referent}: {texts[index]}" if referent else texts[index]
         if speaker and speaker.split()[0].lower() not in _PRONOUNS:
             last_named = speaker
         sentences.append(

@@ -1,38 +1,40 @@
-"""Confidence: how likely the top quote answers the question, from a few general signals.
+"""Confidence: how likely it is that the corpus answers the question, from general signals.
 
-A logistic model over the fused score of the best sentence, its dense cosine, and how many
-of the question's content terms the corpus knows and the best passage contains. The weights
-were fitted on the tuning sets in `../shared/eval` (see `tools/fit_confidence.py`); `answered`
-is `confidence >= THRESHOLD`. What it leaves out: any reading of the sentence itself (no
-reader model): a sentence on the right topic that lacks the fact can still score high.
+A logistic model over the ranker's score of the best sentence, its dense cosine, how much of
+the question (rarer words counting more) it and its document contain, whether it lacks the
+kind of answer asked for, and how much of the question the corpus knows at all. Fitted on the
+tuning sets by `tools/tune.py` and stored in `confidence_weights.json`; `answered` is
+`confidence >= THRESHOLD`. What it leaves out: reading the sentence itself (no reader model),
+so a sentence on the right topic that lacks the fact can still score high.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from pathlib import Path
 
-FEATURES = ("fused", "dense", "coverage", "known")
-WEIGHTS = (6.0, 4.0, 3.0, 2.0)
-BIAS = -9.0
+import numpy as np
+
+from qa.linear import LinearModel
+
+WEIGHTS_FILE = Path(__file__).with_name("confidence_weights.json")
+FEATURES = ("score", "sentence_dense", "passage_dense", "document_lexical", "coverage", "type_missing", "known")
 THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
 class Evidence:
-    fused: float
-    """Fused retrieval score of the best sentence."""
-    dense: float
-    """Cosine between the question and the best sentence's context."""
-    coverage: float
-    """Share of the question's content terms found around the best sentence."""
-    known: float
-    """Share of the question's content terms found anywhere in the corpus."""
+    """The FEATURES of one answer: the best hit's ranker features plus corpus-wide ones."""
 
-    def vector(self) -> list[float]:
-        return [getattr(self, name) for name in FEATURES]
+    values: dict[str, float]
+
+    def vector(self) -> np.ndarray:
+        return np.array([self.values[name] for name in FEATURES], dtype=np.float64)
 
 
-def confidence(evidence: Evidence) -> float:
-    logit = BIAS + sum(w * x for w, x in zip(WEIGHTS, evidence.vector()))
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, logit))))
+def load_confidence(path: Path = WEIGHTS_FILE) -> LinearModel:
+    return LinearModel.load(path, FEATURES)
+
+
+def confidence(model: LinearModel, evidence: Evidence) -> float:
+    return float(model.score(evidence.vector()[None, :])[0])

@@ -87,6 +87,9 @@ def _load_shared_model():
             folder = model_path()
             verify_weights(folder)
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()
 
             _shared_model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         return _shared_model

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa import render
-from qa.confidence import THRESHOLD, Evidence, confidence
+from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
 from qa.index import CorpusIndex, load_or_build
@@ -24,7 +24,6 @@ from qa.loader import load_corpus
 from qa.question import clean_question
 from qa.records import Answer, Chunk, Document, Quote
 from qa.retriever import Hit, Retriever
-from qa.text import terms
 
 MAX_QUOTE_CHARS = 420
 DEFAULT_TOP_K = 3
@@ -56,7 +55,8 @@ class QA:
         self.documents = documents
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder)
+        self.retriever = Retriever(index, embedder, {d.id: d.title for d in documents.values()})
+        self.confidence_model = load_confidence()
         self.sentences: dict[str, list[Chunk]] = {}
         """Each document's sentences in order."""
         for chunk in index.chunks:
@@ -100,18 +100,16 @@ class QA:
             return Answer(question=cleaned.text, answered=False, notes=list(cleaned.notes),
                           text=render.no_answer(None, None))
         best = quotes[0]
-        evidence = Evidence(
-            fused=hits[0].score,
-            dense=hits[0].dense,
-            coverage=_coverage(signals.query_terms, best.context),
-            known=_known(signals.query_terms, self.index),
-        )
-        score = confidence(evidence)
+        score = confidence(self.confidence_model, self.evidence(hits[0], signals.query_terms))
         answered = score >= THRESHOLD
         document = self.documents[best.source]
         text = render.answer(best, document) if answered else render.no_answer(best, document)
         return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
                       confidence=round(score, 4), notes=list(cleaned.notes))
+
+    def evidence(self, best: Hit, query_terms: list[str]) -> Evidence:
+        """What the confidence figure is computed from, for the best hit."""
+        return Evidence({**best.features, "score": best.score, "known": _known(query_terms, self.index)})
 
     def _quotes(self, hits: list[Hit], top_k: int) -> list[Quote]:
         quotes: list[Quote] = []
@@ -163,14 +161,12 @@ class QA:
         return min(before.start, span.start), max(after.end, span.end)
 
 
-def _coverage(query_terms: list[str], context: str) -> float:
-    wanted = set(query_terms)
-    return len(wanted & set(terms(context))) / len(wanted) if wanted else 0.0
-
-
 def _known(query_terms: list[str], index: CorpusIndex) -> float:
+    """IDF-weighted share of the question's terms that occur somewhere in the corpus."""
     wanted = set(query_terms)
-    return sum(index.lexical.knows(term) for term in wanted) / len(wanted) if wanted else 0.0
+    total = sum(index.lexical.idf(term) for term in wanted)
+    known = sum(index.lexical.idf(term) for term in wanted if index.lexical.knows(term))
+    return known / total if total else 0.0
 
 
 def _check_history(history: Sequence[Message] | None) -> None:

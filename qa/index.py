@@ -11,10 +11,12 @@ updates (a changed corpus is indexed again in full) and approximate search.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,13 @@ class LexicalIndex:
         tokenized = [terms(context) or ["_empty_"] for context in contexts]
         self._bm25.index(tokenized, show_progress=False)
         self._size = len(contexts)
+        frequency = Counter(term for tokens in tokenized for term in set(tokens))
+        self._idf = {term: math.log(1 + self._size / count) for term, count in frequency.items()}
+        self._unseen_idf = math.log(1 + self._size)
+
+    def idf(self, term: str) -> float:
+        """Inverse chunk frequency; a term the corpus lacks counts as the rarest."""
+        return self._idf.get(term, self._unseen_idf)
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         known = [term for term in query_terms if term in self._bm25.vocab_dict]

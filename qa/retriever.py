@@ -1,10 +1,12 @@
-"""Retrieval: score every sentence of the corpus for a question, dense and lexical fused.
+"""Retrieval: find the sentences of the corpus that best answer a question.
 
-A sentence's score is a weighted sum of four signals, each in [0, 1]: the cosine of its own
-context, the cosine of the best passage around it, and the BM25 scores of both (divided by the
-query's best BM25 score). Dense search is exact (FAISS flat inner product) over the top
-`DENSE_DEPTH` chunks; chunks beyond that depth get the depth's lowest cosine. What it leaves
-out: re-ranking with a cross-encoder, query expansion, and approximate search.
+Two steps. First every sentence gets six signals, each in [0, 1]: the cosine of its own search
+context, of the best passage around it and of the best chunk of its document, and the same
+three from BM25 (divided by the query's best BM25 score); a fixed blend of them picks the
+`CANDIDATES` most promising sentences. Then the learned ranker (`qa/ranker.py`) orders those.
+Dense search is exact (FAISS flat inner product) over the top `DENSE_DEPTH` chunks; chunks
+beyond that depth get the depth's lowest cosine. What it leaves out: query expansion and
+approximate search.
 """
 
 from __future__ import annotations
@@ -15,36 +17,39 @@ import numpy as np
 
 from qa.embedder import Embedder
 from qa.index import CorpusIndex
+from qa.linear import LinearModel
+from qa.ranker import FEATURES, candidate_features, load_ranker, relative
 from qa.text import terms
 
 DENSE_DEPTH = 4096
+CANDIDATES = 40
+SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
+           "sentence_lexical", "passage_lexical", "document_lexical")
 
 
 @dataclass(frozen=True)
-class FusionWeights:
-    sentence_dense: float = 0.45
-    passage_dense: float = 0.25
-    sentence_lexical: float = 0.2
-    passage_lexical: float = 0.1
+class Blend:
+    """Weights of the first-step blend that picks candidates."""
+
+    sentence_dense: float = 0.25
+    passage_dense: float = 0.5
+    sentence_lexical: float = 0.05
+    passage_lexical: float = 0.2
 
 
 @dataclass(frozen=True)
 class Signals:
     """Per-sentence signals for one question, aligned with `SentenceTable.chunk_ids`."""
 
-    sentence_dense: np.ndarray
-    passage_dense: np.ndarray
-    sentence_lexical: np.ndarray
-    passage_lexical: np.ndarray
+    values: dict[str, np.ndarray]
     query_terms: list[str]
 
-    def fused(self, weights: FusionWeights) -> np.ndarray:
-        return (
-            weights.sentence_dense * self.sentence_dense
-            + weights.passage_dense * self.passage_dense
-            + weights.sentence_lexical * self.sentence_lexical
-            + weights.passage_lexical * self.passage_lexical
-        )
+    def blended(self, blend: Blend) -> np.ndarray:
+        return sum(getattr(blend, name) * self.values[name] for name in
+                   ("sentence_dense", "passage_dense", "sentence_lexical", "passage_lexical"))
+
+    def at(self, row: int) -> dict[str, float]:
+        return {name: float(values[row]) for name, values in self.values.items()}
 
 
 @dataclass(frozen=True)
@@ -52,12 +57,21 @@ class Hit:
     chunk_id: int
     """Index of the sentence in `CorpusIndex.chunks`."""
     score: float
-    dense: float
-    lexical: float
+    """The ranker's score, in (0, 1)."""
+    features: dict[str, float]
+    """The ranker's features for this sentence, by name, retrieval scores absolute."""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    rows: np.ndarray
+    """Rows of `SentenceTable` (not chunk ids), in first-step order."""
+    features: np.ndarray
+    signals: Signals
 
 
 class SentenceTable:
-    """Which chunks are sentences, and which passages contain each sentence."""
+    """Which chunks are sentences, which passages contain each, and each chunk's document."""
 
     def __init__(self, index: CorpusIndex) -> None:
         chunks = index.chunks
@@ -73,19 +87,30 @@ class SentenceTable:
                 row = position[(chunk.doc_id, sentence)]
                 containing[row, filled[row] % width] = chunk_id
                 filled[row] += 1
-        own = self.chunk_ids[:, None]
-        self.passages_of = np.where(containing >= 0, containing, own)
+        self.passages_of = np.where(containing >= 0, containing, self.chunk_ids[:, None])
         """Passages around each sentence; a sentence in no passage stands for itself."""
+        numbers: dict[str, int] = {}
+        self.document_of_chunk = np.array([numbers.setdefault(c.doc_id, len(numbers)) for c in chunks],
+                                          dtype=np.int64)
+        self.document_count = len(numbers)
+        self.document_of_row = self.document_of_chunk[self.chunk_ids]
+
+    def per_document_max(self, chunk_scores: np.ndarray) -> np.ndarray:
+        best = np.full(self.document_count, -np.inf, dtype=np.float32)
+        np.maximum.at(best, self.document_of_chunk, chunk_scores)
+        return best
 
 
 class Retriever:
-    """Hybrid sentence retrieval over one `CorpusIndex`."""
+    """Hybrid sentence retrieval over one `CorpusIndex`, ordered by the learned ranker."""
 
-    def __init__(self, index: CorpusIndex, embedder: Embedder,
-                 weights: FusionWeights | None = None) -> None:
+    def __init__(self, index: CorpusIndex, embedder: Embedder, titles: dict[str, str], *,
+                 blend: Blend | None = None, ranker: LinearModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.weights = weights or FusionWeights()
+        self.titles = titles
+        self.blend = blend or Blend()
+        self.ranker = ranker or load_ranker()
         self.table = SentenceTable(index)
 
     def signals(self, question: str) -> Signals:
@@ -100,29 +125,46 @@ class Retriever:
 
         query_terms = terms(question)
         lexical = self.index.lexical.scores(query_terms)
-        sentence_lexical = lexical[self.table.chunk_ids]
         top = float(lexical.max()) if len(lexical) else 0.0
-        scale = top if top > 0 else 1.0
-        return Signals(
-            sentence_dense=dense[self.table.chunk_ids],
-            passage_dense=dense[self.table.passages_of].max(axis=1),
-            sentence_lexical=sentence_lexical / scale,
-            passage_lexical=lexical[self.table.passages_of].max(axis=1) / scale,
-            query_terms=query_terms,
-        )
+        lexical = lexical / (top if top > 0 else 1.0)
+        table = self.table
+        values = {
+            "sentence_dense": dense[table.chunk_ids],
+            "passage_dense": dense[table.passages_of].max(axis=1),
+            "document_dense": table.per_document_max(dense)[table.document_of_row],
+            "sentence_lexical": lexical[table.chunk_ids],
+            "passage_lexical": lexical[table.passages_of].max(axis=1),
+            "document_lexical": table.per_document_max(lexical)[table.document_of_row],
+        }
+        return Signals(values=values, query_terms=query_terms)
+
+    def candidates(self, question: str) -> Candidates:
+        signals = self.signals(question)
+        blended = signals.blended(self.blend)
+        count = min(CANDIDATES, len(blended))
+        rows = np.argsort(-blended, kind="stable")[:count]
+        features = np.array([
+            candidate_features(question, signals.query_terms, self._sentence(row),
+                               self.titles[self._sentence(row).doc_id], signals.at(row),
+                               self.index.lexical.idf)
+            for row in rows
+        ], dtype=np.float64).reshape(len(rows), -1)
+        return Candidates(rows=rows, features=features, signals=signals)
+
+    def _sentence(self, row: int):
+        return self.index.chunks[int(self.table.chunk_ids[row])]
 
     def run(self, question: str, *, top_k: int = 5) -> tuple[list[Hit], Signals]:
         """The `top_k` best sentences, best first, and the signals behind them."""
-        signals = self.signals(question)
-        scores = signals.fused(self.weights)
+        found = self.candidates(question)
+        scores = self.ranker.score(relative(found.features)) if len(found.rows) else np.zeros(0)
         order = np.argsort(-scores, kind="stable")[:top_k]
         hits = [
             Hit(
-                chunk_id=int(self.table.chunk_ids[row]),
-                score=float(scores[row]),
-                dense=float(signals.sentence_dense[row]),
-                lexical=float(signals.sentence_lexical[row]),
+                chunk_id=int(self.table.chunk_ids[found.rows[i]]),
+                score=float(scores[i]),
+                features=dict(zip(FEATURES, map(float, found.features[i]))),
             )
-            for row in order
+            for i in order
         ]
-        return hits, signals
+        return hits, found.signals

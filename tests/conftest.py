@@ -14,7 +14,6 @@ from qa.text import terms
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = REPO / "corpus"
-SHARED_EVAL = REPO.parent / "shared" / "eval"
 
 
 class FakeEmbedder:

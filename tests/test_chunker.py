@@ -60,9 +60,9 @@ def test_leading_pronoun_is_searched_with_the_last_named_speaker():
     assert added.text == "She added that the old ferry would keep running until spring."
 
 
-def test_leading_it_borrows_the_previous_sentence():
-    found = sentences(doc("The council approved the budget. It includes a new library."))
-    assert found[1].context == "The council approved the budget. It includes a new library."
+def test_leading_it_borrows_the_names_of_the_previous_sentence():
+    found = sentences(doc("The Westshire Council approved the budget for Eastmouth. It includes a new library."))
+    assert found[1].context == "Westshire Council, Eastmouth: It includes a new library."
 
 
 def test_passages_cover_consecutive_sentences():

@@ -1,128 +1,184 @@
-"""Tune the retrieval fusion weights and fit the confidence model on the eval sets.
+"""Fit the ranker and the confidence model on the eval sets, and report how each variant does.
 
-    python tools/tune.py [--sets dev squad news] [--fit]
+    python tools/tune.py [--sets dev squad news] [--write]
 
-For each set it computes every sentence's retrieval signals once per question, then scores
-weight combinations on a grid (hit@1 = the best sentence's quote holds an accepted answer),
-printing dense-only, lexical-only, the current weights and the best found. With --fit it fits
-the logistic confidence model (qa/confidence.py) on the top hits at the current weights and
-prints the coefficients, the threshold's abstention figures and the ROC AUC.
+For every single-turn question it takes the retriever's candidates and labels each by whether
+its quote holds an accepted answer. It prints hit@1 for dense only, lexical only, the first-step
+blend and the learned ranker (cross-validated, folds grouped by article so no article grades
+its own answers), then fits the confidence model (answerable vs not) and prints the abstention
+figures at the threshold and the ROC AUC. With --write the fitted weights replace
+qa/ranker_weights.json and qa/confidence_weights.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
 
-from qa.confidence import FEATURES, Evidence
-from qa.engine import QA, _coverage, _known
+from qa import confidence as confidence_module
+from qa import ranker as ranker_module
+from qa.confidence import THRESHOLD
+from qa.engine import QA
 from qa.evaluate import _normal, read_cases
-from qa.retriever import FusionWeights, Signals
+from qa.linear import LinearModel
+from qa.ranker import relative
+from qa.retriever import Blend
 
-EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+REPO = Path(__file__).resolve().parent.parent
+EVAL = REPO.parent / "shared" / "eval"
 SETS = {
-    "dev": (EVAL / "dev_questions.jsonl", Path(__file__).resolve().parent.parent / "corpus"),
+    "dev": (REPO / "tests" / "data" / "dev_questions.jsonl", REPO / "corpus"),
     "squad": (EVAL / "squad2-tune" / "questions.jsonl", EVAL / "squad2-tune" / "corpus"),
     "news": (EVAL / "news-tune" / "questions.jsonl", EVAL / "news-tune" / "corpus"),
 }
+SET_WEIGHT = {"dev": 0.25, "squad": 1.0, "news": 0.75}
+"""Share of the fit each set carries, whatever its size: the news genre counts as much as SQuAD."""
 
 
 @dataclass
 class Item:
+    set_name: str
+    group: str
     question: str
     answerable: bool
-    signals: Signals
+    features: np.ndarray
     labels: np.ndarray
-    """Per sentence row: does its quote hold an accepted answer."""
+    dense_hit: bool
+    lexical_hit: bool
+    known: float
 
 
 def collect(name: str) -> tuple[QA, list[Item]]:
     questions, corpus = SETS[name]
     bot = QA.from_directory(corpus)
-    rows = bot.retriever.table.chunk_ids
-    quote_texts = [_normal(bot._quote(bot.index.chunks[int(i)], 0.0).text) for i in rows]
+    table = bot.retriever.table
+    quote_cache: dict[int, str] = {}
+
+    def quote_text(row: int) -> str:
+        if row not in quote_cache:
+            quote_cache[row] = _normal(bot._quote(bot.index.chunks[int(table.chunk_ids[row])], 0.0).text)
+        return quote_cache[row]
+
     items = []
     for case in read_cases(questions):
         if len(case.turns) > 1:
             continue
         wanted = [_normal(a) for a in case.answers if a.strip()]
-        labels = np.array([any(a in text for a in wanted) for text in quote_texts], dtype=bool)
-        items.append(Item(case.question, case.answerable, bot.retriever.signals(case.question), labels))
+
+        def holds(row: int) -> bool:
+            return any(a in quote_text(int(row)) for a in wanted)
+
+        found = bot.retriever.candidates(case.question)
+        values = found.signals.values
+        from qa.engine import _known
+
+        items.append(Item(
+            set_name=name, group=f"{name}:{case.source or 'none'}", question=case.question,
+            answerable=case.answerable, features=found.features,
+            labels=np.array([holds(row) for row in found.rows], dtype=bool),
+            dense_hit=holds(int(np.argmax(values["sentence_dense"]))),
+            lexical_hit=holds(int(np.argmax(values["sentence_lexical"]))),
+            known=_known(found.signals.query_terms, bot.index),
+        ))
     return bot, items
 
 
-def hit_rate(items: list[Item], weights: FusionWeights) -> float:
+def rate(items: list[Item], hit) -> str:
     answerable = [item for item in items if item.answerable]
-    hits = sum(bool(item.labels[int(np.argmax(item.signals.fused(weights)))]) for item in answerable)
-    return hits / max(1, len(answerable))
+    return f"{sum(map(hit, answerable))}/{len(answerable)} ({sum(map(hit, answerable)) / max(1, len(answerable)):.3f})"
 
 
-def grid() -> list[FusionWeights]:
-    steps = [x / 20 for x in range(21)]
-    return [FusionWeights(a, b, c, round(1 - a - b - c, 2))
-            for a, b, c in itertools.product(steps, steps, steps) if a + b + c <= 1.0001]
+def weights_for(items: list[Item]) -> np.ndarray:
+    counts = {name: sum(1 for i in items if i.set_name == name) for name in SET_WEIGHT}
+    return np.array([SET_WEIGHT[i.set_name] / max(1, counts[i.set_name]) for i in items])
 
 
-def evidence(bot: QA, item: Item, weights: FusionWeights) -> Evidence:
-    scores = item.signals.fused(weights)
-    row = int(np.argmax(scores))
-    sentence = bot.index.chunks[int(bot.retriever.table.chunk_ids[row])]
-    quote = bot._quote(sentence, float(scores[row]))
-    return Evidence(fused=float(scores[row]), dense=float(item.signals.sentence_dense[row]),
-                    coverage=_coverage(item.signals.query_terms, quote.context),
-                    known=_known(item.signals.query_terms, bot.index))
+def fit_ranker(items: list[Item]) -> LinearModel:
+    answerable = [i for i in items if i.answerable]
+    per_item = weights_for(answerable)
+    x = np.vstack([relative(i.features) for i in answerable])
+    y = np.concatenate([i.labels for i in answerable])
+    w = np.concatenate([np.full(len(i.labels), weight) for i, weight in zip(answerable, per_item)])
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y, sample_weight=w * len(w) / w.sum())
+    return LinearModel(ranker_module.FEATURES, model.coef_[0], float(model.intercept_[0]))
+
+
+def top_hit(model: LinearModel, item: Item) -> bool:
+    return bool(item.labels[int(np.argmax(model.score(relative(item.features))))])
+
+
+def confidence_rows(model: LinearModel, items: list[Item]) -> np.ndarray:
+    rows = []
+    for item in items:
+        scores = model.score(relative(item.features))
+        best = int(np.argmax(scores))
+        named = dict(zip(ranker_module.FEATURES, item.features[best]))
+        values = {**named, "score": float(scores[best]), "known": item.known}
+        rows.append([values[name] for name in confidence_module.FEATURES])
+    return np.array(rows)
+
+
+def fit_confidence(rows: np.ndarray, items: list[Item]) -> LinearModel:
+    y = np.array([i.answerable for i in items])
+    w = weights_for(items)
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(rows, y, sample_weight=w * len(w) / w.sum())
+    return LinearModel(confidence_module.FEATURES, model.coef_[0], float(model.intercept_[0]))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sets", nargs="+", default=list(SETS))
-    parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    collected = {name: collect(name) for name in args.sets}
-    named = {
-        "dense only": FusionWeights(1, 0, 0, 0),
-        "lexical only": FusionWeights(0, 0, 1, 0),
-        "current": FusionWeights(),
-    }
-    for label, weights in named.items():
-        print(f"{label:>14}: " + "  ".join(f"{n} {hit_rate(items, weights):.3f}" for n, (_, items) in collected.items()))
-    ranked = sorted(grid(), key=lambda w: -np.mean([hit_rate(items, w) for _, items in collected.values()]))
-    for weights in ranked[:5]:
-        print(f"{'best':>14}: " + "  ".join(f"{n} {hit_rate(items, weights):.3f}" for n, (_, items) in collected.items()), weights)
-    if args.fit:
-        fit(collected)
+    items = [item for name in args.sets for item in collect(name)[1]]
+    by_set = {name: [i for i in items if i.set_name == name] for name in args.sets}
+    current = ranker_module.load_ranker()
+    blend_first = lambda item: bool(item.labels[0])  # candidates come in first-step order
+    print(f"first-step blend: {Blend()}")
+    for label, hit in [("dense only", lambda i: i.dense_hit), ("lexical only", lambda i: i.lexical_hit),
+                       ("blend", blend_first), ("ranker (saved)", lambda i: top_hit(current, i))]:
+        print(f"{label:>16}: " + "  ".join(f"{n} {rate(group, hit)}" for n, group in by_set.items()))
+
+    groups = np.array([i.group for i in items])
+    cv_hits: dict[int, bool] = {}
+    cv_rows = np.zeros((len(items), len(confidence_module.FEATURES)))
+    for train, test in GroupKFold(n_splits=5).split(items, groups=groups):
+        model = fit_ranker([items[k] for k in train])
+        for k in test:
+            cv_hits[k] = top_hit(model, items[k])
+        cv_rows[test] = confidence_rows(model, [items[k] for k in test])
+    index_of = {id(item): k for k, item in enumerate(items)}
+    print(f"{'ranker (CV)':>16}: " + "  ".join(
+        f"{n} {rate(group, lambda i: cv_hits[index_of[id(i)]])}" for n, group in by_set.items()))
+
+    ranker = fit_ranker(items)
+    print("ranker weights:", dict(zip(ranker.features, np.round(ranker.weights, 2))), round(ranker.bias, 2))
+    print(f"{'ranker (fit all)':>16}: " + "  ".join(f"{n} {rate(group, lambda i: top_hit(ranker, i))}" for n, group in by_set.items()))
+
+    confidence = fit_confidence(confidence_rows(ranker, items), items)
+    print("confidence weights:", dict(zip(confidence.features, np.round(confidence.weights, 2))), round(confidence.bias, 2))
+    probability = confidence.score(confidence_rows(ranker, items))
+    answerable = np.array([i.answerable for i in items])
+    sets = np.array([i.set_name for i in items])
+    for name in args.sets:
+        mask = sets == name
+        if len(set(answerable[mask])) == 2:
+            auc = roc_auc_score(answerable[mask], probability[mask])
+            print(f"  {name}: AUC {auc:.3f}; at {THRESHOLD}: abstain on unanswerable "
+                  f"{np.sum((probability < THRESHOLD) & ~answerable & mask)}/{np.sum(~answerable & mask)}, "
+                  f"false abstentions {np.sum((probability < THRESHOLD) & answerable & mask)}/{np.sum(answerable & mask)}")
+    if args.write:
+        ranker.save(ranker_module.WEIGHTS_FILE, fitted_on=args.sets)
+        confidence.save(confidence_module.WEIGHTS_FILE, fitted_on=args.sets)
+        print("written")
     return 0
-
-
-def fit(collected: dict[str, tuple[QA, list[Item]]]) -> None:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-
-    weights = FusionWeights()
-    features, labels, answerable, sets = [], [], [], []
-    for name, (bot, items) in collected.items():
-        for item in items:
-            row = int(np.argmax(item.signals.fused(weights)))
-            features.append(evidence(bot, item, weights).vector())
-            labels.append(bool(item.answerable and item.labels[row]))
-            answerable.append(item.answerable)
-            sets.append(name)
-    x, y, a = np.array(features), np.array(labels), np.array(answerable)
-    model = LogisticRegression(C=10.0, max_iter=1000).fit(x, y)
-    print("features", FEATURES)
-    print("WEIGHTS =", tuple(round(float(w), 3) for w in model.coef_[0]), "BIAS =", round(float(model.intercept_[0]), 3))
-    probability = model.predict_proba(x)[:, 1]
-    print("ROC AUC answerable vs unanswerable:", round(roc_auc_score(a, probability), 3))
-    for threshold in (0.2, 0.3, 0.4, 0.5):
-        for name in collected:
-            mask = np.array(sets) == name
-            print(f"  t={threshold} {name}: abstain on unanswerable {np.sum((probability < threshold) & ~a & mask)}/{np.sum(~a & mask)}"
-                  f", false abstentions {np.sum((probability < threshold) & a & mask)}/{np.sum(a & mask)}")
 
 
 if __name__ == "__main__":

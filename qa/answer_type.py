@@ -1,0 +1,69 @@
+"""Answer types: what kind of thing a question asks for, and whether a sentence holds one.
+
+"When" asks for a date or time, "how many/much" for a figure, "who" for a person or an
+organisation, "where" for a place. Detection is by the question's wording and, for sentences,
+by surface patterns (digits, month names, capitalised words). What it leaves out: named-entity
+recognition proper, and question forms that hide their type ("Name the ...").
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+
+
+class AnswerType(Enum):
+    NONE = "none"
+    DATE = "date"
+    NUMBER = "number"
+    PERSON = "person"
+    PLACE = "place"
+
+
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+           "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_QUESTION_TYPES = [
+    (AnswerType.DATE, re.compile(
+        r"\b(when|what (year|date|day|month|time|century|decade|period)|which (year|date|day|month|century|decade)|"
+        r"how long ago|since when|in what (year|century|decade))\b")),
+    (AnswerType.NUMBER, re.compile(
+        r"\b(how (many|much|old|long|far|big|large|tall|high|often|fast)|what (percentage|proportion|share|number|"
+        r"amount|sum|price|salary|cost|fee|figure|size|age|rate)|by how)\b")),
+    (AnswerType.PERSON, re.compile(r"^\W*(who|whom|whose)\b|\b(who|whom|whose)\b(?!.*\b(what|when|where)\b)")),
+    (AnswerType.PLACE, re.compile(r"\b(where|what (country|city|town|county|region|place|state|area)|"
+                                  r"which (country|city|town|county|region|place|state|area))\b")),
+]
+_HAS_DATE = re.compile(rf"\b(1[0-9]{{3}}|20[0-9]{{2}}|{_MONTHS}|{_DAYS}|yesterday|today|tomorrow|"
+                       rf"(last|next|this) (week|month|year)|century|[0-9]{{1,2}}(st|nd|rd|th)?\s+({_MONTHS}))\b",
+                       re.IGNORECASE)
+_HAS_NUMBER = re.compile(r"[0-9]|[£$€¥%]|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                         r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen|"
+                         r"per ?cent)\b", re.IGNORECASE)
+_CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'’]+(?:\s+[A-Z][a-z'’]+)*")
+
+
+def question_type(question: str) -> AnswerType:
+    lowered = question.lower()
+    for kind, pattern in _QUESTION_TYPES:
+        if pattern.search(lowered):
+            return kind
+    return AnswerType.NONE
+
+
+def new_names(sentence: str, question: str) -> int:
+    """Capitalised words of the sentence (not its first) that the question does not mention."""
+    asked = question.lower()
+    return sum(1 for match in _CAPITALISED.finditer(sentence.strip("\"“‘' "))
+               if match.group(0).lower() not in asked)
+
+
+def holds(kind: AnswerType, sentence: str, question: str) -> bool:
+    """Does the sentence contain something of the asked-for kind?"""
+    if kind is AnswerType.DATE:
+        return bool(_HAS_DATE.search(sentence))
+    if kind is AnswerType.NUMBER:
+        return bool(_HAS_NUMBER.search(sentence))
+    if kind in (AnswerType.PERSON, AnswerType.PLACE):
+        return new_names(sentence, question) > 0
+    return False

