@@ -6,8 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install test run eval clean
+.PHONY: install browser test run eval tune clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,20 +16,31 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet "$(TORCH)"
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,tune]"
 	touch $(STAMP)
 
 install: $(STAMP)
 
-test: install
-	$(BIN)/python -m pytest
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
+	$(BIN)/python -m pytest -m "slow or not slow"
 
 run: install
 	$(BIN)/qa serve
 
 eval: install
-	$(BIN)/qa eval ../shared/eval/dev_questions.jsonl
+	$(BIN)/qa eval tests/data/dev_questions.jsonl
 	$(BIN)/qa eval ../shared/eval/squad2-tune
+	$(BIN)/qa eval ../shared/eval/news-tune
+
+tune: install
+	$(BIN)/python tools/tune.py --write
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info test-artifacts

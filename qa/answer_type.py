@@ -3,7 +3,8 @@
 "When" asks for a date or time, "how many/much" for a figure, "who" for a person or an
 organisation, "where" for a place. Detection is by the question's wording and, for sentences,
 by surface patterns (digits, month names, capitalised words). What it leaves out: named-entity
-recognition proper, and question forms that hide their type ("Name the ...").
+recognition proper, and question forms that hide their type ("What did they sign?"). Questions
+about the document itself (its author, date, outlet) are recognised separately.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ _QUESTION_TYPES = [
         r"how long ago|since when|in what (year|century|decade))\b")),
     (AnswerType.NUMBER, re.compile(
         r"\b(how (many|much|old|long|far|big|large|tall|high|often|fast)|what (percentage|proportion|share|number|"
-        r"amount|sum|price|salary|cost|fee|figure|size|age|rate)|by how)\b")),
-    (AnswerType.PERSON, re.compile(r"^\W*(who|whom|whose)\b|\b(who|whom|whose)\b(?!.*\b(what|when|where)\b)")),
+        r"amount|sum|price|salary|cost|fee|figure|size|age|rate)|what (is|was|were|are) the (budget|cost|price|value|"
+        r"salary|population|size|total|number)|by how)\b")),
+    (AnswerType.PERSON, re.compile(r"^\W*(who|whom|whose|name|list)\b|\b(who|whom|whose)\b(?!.*\b(what|when|where)\b)")),
     (AnswerType.PLACE, re.compile(r"\b(where|what (country|city|town|county|region|place|state|area)|"
                                   r"which (country|city|town|county|region|place|state|area))\b")),
 ]
@@ -67,3 +69,18 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
     if kind in (AnswerType.PERSON, AnswerType.PLACE):
         return new_names(sentence, question) > 0
     return False
+
+
+_METADATA_QUESTIONS = {
+    "author": re.compile(r"\b(author|wrote|written|writer|byline|journalist|reporter)\b"),
+    "date": re.compile(r"\b(publication date|date of (the|this) (article|piece|story|report)|published|"
+                       r"when was (this|the) (article|piece|story|report)|dated?)\b"),
+    "outlet": re.compile(r"\b(reported|reports|outlet|publication|newspaper|news (agency|site|source)|"
+                         r"which (site|paper|agency|outlet))\b"),
+}
+
+
+def metadata_asked(question: str) -> tuple[str, ...]:
+    """Which document metadata fields (author, date, outlet) a question asks about, if any."""
+    lowered = question.lower()
+    return tuple(field for field, pattern in _METADATA_QUESTIONS.items() if pattern.search(lowered))

@@ -22,7 +22,7 @@ import pysbd
 from qa.records import Chunk, Document
 from qa.text import STOPWORDS
 
-CHUNKER_VERSION = "3"
+CHUNKER_VERSION = "4"
 PASSAGE_SENTENCES = 3
 _MAX_SEGMENT_CHARS = 20_000
 
@@ -170,6 +170,32 @@ def attribution(sentence: str) -> str | None:
     return _clean_speaker(match.group("speaker")) if match else None
 
 
+_ROLE_WORDS = frozenset("""
+    mr mrs ms miss dr prof sir lord lady dame rev chairman chairwoman chair chief executive officer
+    president vice minister secretary director spokesman spokeswoman spokesperson leader head
+    manager governor senator mayor founder professor board member deputy general editor analyst
+    the a an of at for and said told
+    """.split())
+
+
+def person_name(speaker: str | None) -> str | None:
+    """The name at the end of a speaker phrase, without the role before it.
+
+    "Acme's chief executive John Smith" gives "John Smith": a pronoun stands for the person,
+    and the role stays with the sentence that states it.
+    """
+    if not speaker:
+        return None
+    words = re.split(r"[\s,]+", speaker.strip())
+    tail: list[str] = []
+    for word in reversed(words):
+        bare = re.sub(r"(['’]s)?\.?$", "", word.lower())
+        if bare in _ROLE_WORDS or not word[:1].isupper() or bare != word.lower().rstrip("."):
+            break
+        tail.insert(0, word)
+    return " ".join(tail) or speaker
+
+
 def names_in(sentence: str) -> str:
     """The capitalised names of a sentence, in order, each once: what a pronoun may refer to."""
     found: list[str] = []
@@ -234,7 +260,7 @@ def chunk_document(document: Document) -> list[Chunk]:
             context = f"{speaker}: {texts[index]}"
         elif pronoun and index > 0:
             personal = pronoun.group("word") in _PERSONAL and last_named
-            referent = last_named if personal else names_in(texts[index - 1])
+            referent = person_name(last_named) if personal else names_in(texts[index - 1])
             context = f"{referent}: {texts[index]}" if referent else texts[index]
         if speaker and speaker.split()[0].lower() not in _PRONOUNS:
             last_named = speaker

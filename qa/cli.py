@@ -1,8 +1,8 @@
-"""Command line: `qa ask`, `qa index`, `qa eval` (and `qa serve` for the chat).
+"""Command line: `qa ask`, `qa index`, `qa eval` and `qa serve` (the chat).
 
 The only place that turns the package's errors into messages: one line on stderr and a non-zero
-exit, never a traceback (set QA_DEBUG=1 to see one). What it leaves out: interactive use; the
-chat is `qa serve`.
+exit, never a traceback (set QA_DEBUG=1 to see one). Gradio is imported only by `qa serve`.
+What it leaves out: an interactive terminal chat.
 """
 
 from __future__ import annotations
@@ -119,6 +119,38 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _auth(value: str) -> tuple[str, str]:
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise argparse.ArgumentTypeError("expected USER:PASSWORD")
+    return user, password
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    bot = _engine(args.corpus, args.index_dir)
+    warm_up = getattr(bot.embedder, "warm_up", None)
+    if warm_up:
+        warm_up()
+    from qa.app import build_demo
+
+    demo = build_demo(bot, concurrency_limit=args.concurrency)
+    print(f"Serving {len(bot.documents)} document(s) at http://{args.host}:{args.port}  (Ctrl+C to stop)",
+          flush=True)
+    demo.queue(max_size=args.queue_size).launch(
+        server_name=args.host,
+        server_port=args.port,
+        auth=args.auth,
+        share=False,
+        inbrowser=False,
+        show_error=False,
+        quiet=args.quiet,
+        max_file_size="1mb",
+        enable_monitoring=False,
+        footer_links=["api"],
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa",
@@ -155,6 +187,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluation.add_argument("-v", "--verbose", action="store_true", help="list each failure")
     evaluation.set_defaults(run=cmd_eval)
+
+    serve = commands.add_parser(
+        "serve", help="serve the chat in the browser",
+        description="Serve the chat (and its API endpoint /ask for gradio_client) on this machine.")
+    corpus_options(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument("--auth", type=_auth, metavar="USER:PASSWORD", help="require this login, for the page and the API")
+    serve.add_argument("--share", choices=["never"], default="never",
+                       help="public share links are never made: the server stays on your network")
+    serve.add_argument("--concurrency", type=int, default=4, metavar="N", help="questions answered at once (default 4)")
+    serve.add_argument("--queue-size", type=int, default=64, metavar="N", help="waiting requests before new ones are refused (default 64)")
+    serve.add_argument("--quiet", action="store_true", help="do not print Gradio's start-up lines")
+    serve.set_defaults(run=cmd_serve)
     return parser
 
 

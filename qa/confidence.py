@@ -1,8 +1,8 @@
 """Confidence: how likely it is that the corpus answers the question, from general signals.
 
-A logistic model over the ranker's score of the best sentence, its dense cosine, how much of
-the question (rarer words counting more) it and its document contain, whether it lacks the
-kind of answer asked for, and how much of the question the corpus knows at all. Fitted on the
+A logistic model over the best sentence's dense cosines (its own and its passage's), how much
+of the question (rarer words counting more) it contains, whether it lacks the kind of answer
+asked for, and whether it states the document metadata asked for. Fitted on the
 tuning sets by `tools/tune.py` and stored in `confidence_weights.json`; `answered` is
 `confidence >= THRESHOLD`. What it leaves out: reading the sentence itself (no reader model),
 so a sentence on the right topic that lacks the fact can still score high.
@@ -18,8 +18,8 @@ import numpy as np
 from qa.linear import LinearModel
 
 WEIGHTS_FILE = Path(__file__).with_name("confidence_weights.json")
-FEATURES = ("score", "sentence_dense", "passage_dense", "document_lexical", "coverage", "type_missing", "known")
-THRESHOLD = 0.5
+FEATURES = ("sentence_dense", "passage_dense", "coverage", "own_coverage", "type_missing", "metadata")
+THRESHOLD = 0.3
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class QA:
         self.documents = documents
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder, {d.id: d.title for d in documents.values()})
+        self.retriever = Retriever(index, embedder, documents)
         self.confidence_model = load_confidence()
         self.sentences: dict[str, list[Chunk]] = {}
         """Each document's sentences in order."""
@@ -100,16 +100,16 @@ class QA:
             return Answer(question=cleaned.text, answered=False, notes=list(cleaned.notes),
                           text=render.no_answer(None, None))
         best = quotes[0]
-        score = confidence(self.confidence_model, self.evidence(hits[0], signals.query_terms))
+        score = confidence(self.confidence_model, self.evidence(hits[0]))
         answered = score >= THRESHOLD
         document = self.documents[best.source]
         text = render.answer(best, document) if answered else render.no_answer(best, document)
         return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
                       confidence=round(score, 4), notes=list(cleaned.notes))
 
-    def evidence(self, best: Hit, query_terms: list[str]) -> Evidence:
-        """What the confidence figure is computed from, for the best hit."""
-        return Evidence({**best.features, "score": best.score, "known": _known(query_terms, self.index)})
+    def evidence(self, best: Hit) -> Evidence:
+        """What the confidence figure is computed from: the best hit's features."""
+        return Evidence(best.features)
 
     def _quotes(self, hits: list[Hit], top_k: int) -> list[Quote]:
         quotes: list[Quote] = []
@@ -159,14 +159,6 @@ class QA:
         before = own[max(span.first - 1, 0)]
         after = own[min(span.last + 1, len(own) - 1)]
         return min(before.start, span.start), max(after.end, span.end)
-
-
-def _known(query_terms: list[str], index: CorpusIndex) -> float:
-    """IDF-weighted share of the question's terms that occur somewhere in the corpus."""
-    wanted = set(query_terms)
-    total = sum(index.lexical.idf(term) for term in wanted)
-    known = sum(index.lexical.idf(term) for term in wanted if index.lexical.knows(term))
-    return known / total if total else 0.0
 
 
 def _check_history(history: Sequence[Message] | None) -> None:

@@ -66,10 +66,34 @@ class LexicalIndex:
         frequency = Counter(term for tokens in tokenized for term in set(tokens))
         self._idf = {term: math.log(1 + self._size / count) for term, count in frequency.items()}
         self._unseen_idf = math.log(1 + self._size)
+        self._by_initial: dict[str, list[str]] = {}
+        for term in self._idf:
+            if term.isalpha():
+                self._by_initial.setdefault(term[0], []).append(term)
+        self._corrections: dict[str, str] = {}
+
+    def correct(self, term: str) -> str:
+        """A term the corpus lacks, replaced by the most frequent known term within a typo's reach.
+
+        Reach: one edit for terms of 4-6 letters, two for longer ones; same first letter. Numbers
+        and short terms are left alone.
+        """
+        if term in self._idf or len(term) < 4 or not term.isalpha():
+            return term
+        if term not in self._corrections:
+            reach = 1 if len(term) <= 6 else 2
+            best, best_idf = term, math.inf
+            for known in self._by_initial.get(term[0], ()):
+                if abs(len(known) - len(term)) <= reach and self._idf[known] < best_idf \
+                        and edit_distance(term, known, reach) <= reach:
+                    best, best_idf = known, self._idf[known]
+            self._corrections[term] = best
+        return self._corrections[term]
 
     def idf(self, term: str) -> float:
         """Inverse chunk frequency; a term the corpus lacks counts as the rarest."""
         return self._idf.get(term, self._unseen_idf)
+
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         known = [term for term in query_terms if term in self._bm25.vocab_dict]
@@ -79,6 +103,22 @@ class LexicalIndex:
 
     def knows(self, term: str) -> bool:
         return term in self._bm25.vocab_dict
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance with adjacent swaps counted as one edit; stops early past `limit`."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
 
 
 @dataclass

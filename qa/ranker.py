@@ -2,8 +2,9 @@
 
 Each candidate gets a feature vector: dense and lexical scores of the sentence, of the passages
 around it and of its document; how much of the question (rarer words counting more) it
-contains; whether it holds the kind of answer the question asks for; whether it is the
-headline; its position and length. A logistic model, fitted on the tuning sets by
+contains, with and without the context it borrows; whether it holds the kind of answer the question asks for; whether it is the
+headline; its position and length; whether it states the document's author, date or
+outlet when the question asks for one. A logistic model, fitted on the tuning sets by
 `tools/tune.py` and stored in `ranker_weights.json`, turns them into a score in (0, 1); it
 sees the retrieval scores relative to the question's best candidate.
 What it leaves out: reading the sentence with a cross-encoder or a reader model.
@@ -15,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer_type import AnswerType, holds, new_names, question_type
+from qa.answer_type import AnswerType, holds, metadata_asked, new_names, question_type
 from qa.linear import LinearModel
-from qa.records import Chunk
+from qa.records import Chunk, Document
 from qa.text import terms
 
 WEIGHTS_FILE = Path(__file__).with_name("ranker_weights.json")
 FEATURES = (
     "sentence_dense", "passage_dense", "document_dense",
     "sentence_lexical", "passage_lexical", "document_lexical",
-    "coverage", "type_found", "type_missing", "headline", "lead", "length", "new_names",
+    "coverage", "own_coverage", "type_found", "type_missing", "headline", "lead", "length", "new_names", "metadata",
 )
 
 
@@ -55,7 +56,14 @@ def coverage(query_terms: list[str], sentence_terms: set[str], idf) -> float:
     return sum(idf(term) for term in wanted if term in sentence_terms) / total if total else 0.0
 
 
-def candidate_features(question: str, query_terms: list[str], sentence: Chunk, title: str,
+def holds_metadata(question: str, sentence: Chunk, document: Document) -> bool:
+    """Does the sentence state the author, date or outlet that the question asks about?"""
+    text = sentence.text.lower()
+    values = (getattr(document, field) for field in metadata_asked(question))
+    return any(value and value.lower() in text for value in values)
+
+
+def candidate_features(question: str, query_terms: list[str], sentence: Chunk, document: Document,
                        signals: dict[str, float], idf) -> list[float]:
     """The FEATURES vector of one candidate; `signals` holds the six retrieval scores."""
     kind = question_type(question)
@@ -64,10 +72,12 @@ def candidate_features(question: str, query_terms: list[str], sentence: Chunk, t
         signals["sentence_dense"], signals["passage_dense"], signals["document_dense"],
         signals["sentence_lexical"], signals["passage_lexical"], signals["document_lexical"],
         coverage(query_terms, set(terms(sentence.context)), idf),
+        coverage(query_terms, set(terms(sentence.text)), idf),
         float(found),
         float(kind is not AnswerType.NONE and not found),
-        float(sentence.text.strip() == title.strip()),
+        float(sentence.text.strip() == document.title.strip()),
         1.0 / (1.0 + sentence.first_sentence),
         min(len(sentence.text), 400) / 400,
         min(new_names(sentence.text, question), 3) / 3,
+        float(holds_metadata(question, sentence, document)),
     ]

@@ -12,7 +12,7 @@ import re
 
 from qa.records import Document, Quote
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
 def escape(text: str) -> str:

@@ -17,6 +17,7 @@ import numpy as np
 
 from qa.embedder import Embedder
 from qa.index import CorpusIndex
+from qa.records import Document
 from qa.linear import LinearModel
 from qa.ranker import FEATURES, candidate_features, load_ranker, relative
 from qa.text import terms
@@ -43,6 +44,7 @@ class Signals:
 
     values: dict[str, np.ndarray]
     query_terms: list[str]
+    """The question's terms, typos corrected to terms the corpus has."""
 
     def blended(self, blend: Blend) -> np.ndarray:
         return sum(getattr(blend, name) * self.values[name] for name in
@@ -104,11 +106,11 @@ class SentenceTable:
 class Retriever:
     """Hybrid sentence retrieval over one `CorpusIndex`, ordered by the learned ranker."""
 
-    def __init__(self, index: CorpusIndex, embedder: Embedder, titles: dict[str, str], *,
+    def __init__(self, index: CorpusIndex, embedder: Embedder, documents: dict[str, Document], *,
                  blend: Blend | None = None, ranker: LinearModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.titles = titles
+        self.documents = documents
         self.blend = blend or Blend()
         self.ranker = ranker or load_ranker()
         self.table = SentenceTable(index)
@@ -123,7 +125,7 @@ class Retriever:
         dense[ids[0][found]] = cosines[0][found]
         dense = np.clip(dense, 0.0, 1.0)
 
-        query_terms = terms(question)
+        query_terms = [self.index.lexical.correct(term) for term in terms(question)]
         lexical = self.index.lexical.scores(query_terms)
         top = float(lexical.max()) if len(lexical) else 0.0
         lexical = lexical / (top if top > 0 else 1.0)
@@ -145,7 +147,7 @@ class Retriever:
         rows = np.argsort(-blended, kind="stable")[:count]
         features = np.array([
             candidate_features(question, signals.query_terms, self._sentence(row),
-                               self.titles[self._sentence(row).doc_id], signals.at(row),
+                               self.documents[self._sentence(row).doc_id], signals.at(row),
                                self.index.lexical.idf)
             for row in rows
         ], dtype=np.float64).reshape(len(rows), -1)

@@ -21,7 +21,7 @@ STOPWORDS = frozenset(
     over own same she should so some such than that the their theirs them themselves then there
     these they this those through to too under until up very was we were what when where which while
     who whom whose why will with would you your yours yourself yourselves also s t d ll m re ve
-    name named tell says say said please
+    name named tell says say said please r u ur pls plz
     """.split()
 )
 

@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunker import attribution, chunk_document
+from qa.chunker import attribution, chunk_document, person_name
 from qa.loader import load_corpus
 from qa.records import Document
 
@@ -58,6 +58,13 @@ def test_leading_pronoun_is_searched_with_the_last_named_speaker():
     added = next(s for s in found if s.text.startswith("She added"))
     assert "Jane Porter" in added.context
     assert added.text == "She added that the old ferry would keep running until spring."
+
+
+def test_person_name_drops_the_role():
+    assert person_name("Acme's chief executive John Smith") == "John Smith"
+    assert person_name("the mayor, Jane Porter") == "Jane Porter"
+    assert person_name("Ms Hewitt") == "Hewitt"
+    assert person_name("Jane Porter") == "Jane Porter"
 
 
 def test_leading_it_borrows_the_names_of_the_previous_sentence():

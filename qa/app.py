@@ -1,0 +1,155 @@
+"""Chat: a Gradio ChatInterface over the engine, with each quoted source in its own block.
+
+`respond(message, history)` is the whole of the chat's logic: it hands the question and the
+conversation (normalised to the engine's message format, source blocks dropped) to
+`QA.answer`, and renders the reply plus one collapsible block per quote (the quote, the passage
+around it, file and offsets). Every piece of document or user text is escaped before it
+reaches the page. `build_demo(bot)` makes the Blocks; `launch` happens only in `qa serve`.
+What it leaves out: uploading documents through the page, and streaming.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import gradio as gr
+
+from qa import render
+from qa.chunker import person_name
+from qa.engine import QA, Message
+from qa.errors import QAError
+from qa.records import Answer, Quote
+
+log = logging.getLogger(__name__)
+API_NAME = "ask"
+
+
+def _text_of(content: Any) -> str:
+    """Message content as text, whatever shape Gradio sent it in."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("value") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(_text_of(part) for part in content if part is not None).strip()
+    return ""
+
+
+def normalize_history(history: Sequence[Any] | None) -> list[Message]:
+    """Gradio's history (message dicts or ChatMessages, or [user, bot] pairs) as engine messages.
+
+    Source blocks (messages with a metadata title) are dropped: they are display, not dialogue.
+    """
+    messages: list[Message] = []
+    for item in history or ():
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            pairs = [("user", item[0]), ("assistant", item[1])]
+            messages.extend({"role": r, "content": _text_of(c)} for r, c in pairs if _text_of(c))
+            continue
+        role = getattr(item, "role", None) or (item.get("role") if isinstance(item, dict) else None)
+        metadata = getattr(item, "metadata", None) or (item.get("metadata") if isinstance(item, dict) else None)
+        content = getattr(item, "content", None) if not isinstance(item, dict) else item.get("content")
+        if role not in ("user", "assistant") or (metadata and metadata.get("title")):
+            continue
+        text = _text_of(content)
+        if text:
+            messages.append({"role": role, "content": text})
+    return messages
+
+
+def source_block(number: int, quote: Quote, bot: QA, *, closest: bool = False) -> gr.ChatMessage:
+    document = bot.documents[quote.source]
+    label = "Closest passage" if closest else f"Source {number}"
+    title = f"{label} — {document.label()}"
+    before = document.text[quote.context_start:quote.start].strip()
+    after = document.text[quote.end:quote.context_end].strip()
+    lines = [f"**{render.escape(quote.text)}**"]
+    if quote.speaker:
+        lines.append(f"— {render.escape(quote.speaker)}")
+    if before or after:
+        passage = " ".join(part for part in (render.escape(before), f"**{render.escape(quote.text)}**",
+                                             render.escape(after)) if part)
+        lines.append(f"*In context:* {passage}")
+    lines.append(f"`{render.escape(quote.source)}` · characters {quote.start}–{quote.end} · score {quote.score:.2f}")
+    return gr.ChatMessage(role="assistant", content="\n\n".join(lines),
+                          metadata={"title": title, "status": "done"})
+
+
+def reply_messages(reply: Answer, bot: QA) -> list[gr.ChatMessage]:
+    messages = [gr.ChatMessage(role="assistant", content=_with_notes(reply))]
+    if reply.answered:
+        messages += [source_block(n, quote, bot) for n, quote in enumerate(reply.quotes, 1)]
+    elif reply.quotes:
+        messages.append(source_block(1, reply.quotes[0], bot, closest=True))
+    return messages
+
+
+def _with_notes(reply: Answer) -> str:
+    notes = "".join(f"*{render.escape(note)}*\n\n" for note in reply.notes)
+    return notes + reply.text
+
+
+def make_respond(bot: QA):
+    def respond(message: Any, history: list[Any]) -> list[gr.ChatMessage]:
+        """Answer one chat message from the corpus; errors become a plain reply, not a traceback."""
+        try:
+            reply = bot.answer(_text_of(message), normalize_history(history))
+        except QAError as error:
+            return [gr.ChatMessage(role="assistant", content=f"⚠️ {render.escape(str(error))}")]
+        except Exception:  # the page must get a reply whatever happens; the log gets the detail
+            log.exception("answering failed")
+            return [gr.ChatMessage(role="assistant", content="⚠️ Something went wrong while answering; "
+                                                             "the server log has the details.")]
+        return reply_messages(reply, bot)
+
+    return respond
+
+
+def corpus_heading(bot: QA) -> tuple[str, str]:
+    documents = list(bot.documents.values())
+    if len(documents) == 1:
+        document = documents[0]
+        byline = ", ".join(part for part in (document.outlet, document.author, document.date) if part)
+        return (f"Ask about: {document.title}",
+                f"Answers quote the article{f' ({byline})' if byline else ''} word for word, with where "
+                "each quote sits. When it doesn't say, the bot says so.")
+    return (f"Ask about {len(documents)} documents",
+            "Answers quote the documents word for word, naming the file and where each quote sits. "
+            "When they don't say, the bot says so.")
+
+
+def example_questions(bot: QA, limit: int = 3) -> list[str]:
+    """Questions built from the corpus itself: what its quoted speakers said, who its people are."""
+    examples: list[str] = []
+    names: list[str] = []
+    for sentences in bot.sentences.values():
+        for sentence in sentences:
+            name = person_name(sentence.speaker)
+            if name and name not in names and len(name.split()) >= 2:
+                names.append(name)
+    examples += [f"What did {name} say?" for name in names[:2]]
+    examples += [f"Who is {name}?" for name in names[2:3]]
+    first = next(iter(bot.documents.values()))
+    if len(examples) < limit:
+        examples.append(f"What is “{first.title}” about?")
+    return examples[:limit]
+
+
+def build_demo(bot: QA, *, concurrency_limit: int = 4) -> gr.Blocks:
+    title, description = corpus_heading(bot)
+    chatbot = gr.Chatbot(height=560, sanitize_html=True, render_markdown=True, label="qa")
+    return gr.ChatInterface(
+        fn=make_respond(bot),
+        chatbot=chatbot,
+        title=render.escape(title),
+        description=render.escape(description),
+        examples=example_questions(bot),
+        cache_examples=False,
+        api_name=API_NAME,
+        concurrency_limit=concurrency_limit,
+        analytics_enabled=False,
+        flagging_mode="never",
+        fill_height=True,
+    )

@@ -1,0 +1,91 @@
+"""The chat's logic without a browser: respond(), history shapes, escaping."""
+
+import gradio as gr
+import pytest
+
+from qa import QA
+from qa.app import build_demo, corpus_heading, example_questions, make_respond, normalize_history
+
+
+@pytest.fixture
+def respond(fake_bot):
+    return make_respond(fake_bot)
+
+
+def contents(messages):
+    return [m.content for m in messages]
+
+
+def test_answer_then_one_source_block_per_quote(respond, fake_bot):
+    messages = respond("How much did the bridge cost?", [])
+    reply = fake_bot.answer("How much did the bridge cost?")
+    assert messages[0].metadata in (None, {}) or not messages[0].metadata.get("title")
+    blocks = messages[1:]
+    if reply.answered:
+        assert len(blocks) == len(reply.quotes)
+        assert blocks[0].metadata["title"].startswith("Source 1 — Harbour town opens new bridge")
+    assert "£4.2m" in blocks[0].content
+    assert "bridge.txt" in blocks[0].content and "characters" in blocks[0].content
+
+
+def test_abstention_shows_the_closest_passage_marked_as_such(respond):
+    messages = respond("What is the boiling point of mercury in kelvin?", [])
+    assert messages[0].content.startswith("The documents don't say.")
+    assert messages[1].metadata["title"].startswith("Closest passage")
+
+
+@pytest.mark.parametrize("history", [
+    [{"role": "user", "content": "Who is the mayor?"},
+     {"role": "assistant", "content": "Jane Porter."},
+     {"role": "assistant", "content": "quote", "metadata": {"title": "Source 1 — x"}}],
+    [{"role": "user", "content": [{"type": "text", "text": "Who is the mayor?"}]},
+     {"role": "assistant", "content": [{"type": "text", "text": "Jane Porter."}]}],
+    [["Who is the mayor?", "Jane Porter."]],
+    [gr.ChatMessage(role="user", content="Who is the mayor?"), gr.ChatMessage(role="assistant", content="Jane Porter."),
+     gr.ChatMessage(role="assistant", content="quote", metadata={"title": "Source 1 — x"})],
+])
+def test_history_shapes_normalise_to_engine_messages(history, respond):
+    assert normalize_history(history) == [
+        {"role": "user", "content": "Who is the mayor?"},
+        {"role": "assistant", "content": "Jane Porter."},
+    ]
+    assert respond("How much did the bridge cost?", history)
+
+
+def test_bad_questions_get_a_plain_reply_not_an_exception(respond):
+    for message in ["", "   ", "?!?!", None]:
+        (only,) = respond(message, [])
+        assert only.content.startswith("⚠️") and "question" in only.content
+
+
+def test_unexpected_failure_becomes_a_message(fake_bot, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(fake_bot, "answer", broken)
+    (only,) = make_respond(fake_bot)("Anything?", [])
+    assert "went wrong" in only.content and "boom" not in only.content
+
+
+def test_html_in_documents_and_questions_is_escaped(tmp_path, index_dir, fake_embedder):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "x.txt").write_text("The payload was <img src=x onerror=alert(1)> in the <script>alert(2)</script> page.",
+                                  encoding="utf-8")
+    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+    messages = make_respond(bot)("What was the <b>payload</b>?", [])
+    for message in messages:
+        assert "<img" not in message.content and "<script>" not in message.content
+    assert any("&lt;img src=x onerror=alert(1)&gt;" in m.content for m in messages)
+
+
+def test_heading_and_examples_come_from_the_corpus(fake_bot):
+    title, description = corpus_heading(fake_bot)
+    assert title == "Ask about: Harbour town opens new bridge"
+    assert example_questions(fake_bot)[0] == "What did Jane Porter say?"
+
+
+def test_demo_builds_with_a_named_api_endpoint(fake_bot):
+    demo = build_demo(fake_bot)
+    assert isinstance(demo, gr.Blocks)
+    assert "/ask" in {f"/{d.api_name}" for d in demo.fns.values() if d.api_name}
