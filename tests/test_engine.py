@@ -1,6 +1,7 @@
 import pytest
 
 from qa import Answer, QuestionError
+from qa.confidence import THRESHOLD
 from qa.question import MAX_QUESTION_CHARS, clean_question
 
 
@@ -48,12 +49,12 @@ def test_abstention_reply_says_so_and_offers_the_closest_passage(fake_bot):
     assert not reply.answered
     assert reply.text.startswith("The documents don't say.")
     assert reply.quotes and "may be related" in reply.text
-    assert 0.0 <= reply.confidence < 0.5
+    assert 0.0 <= reply.confidence < THRESHOLD
 
 
 def test_confident_answer_is_marked_answered(fake_bot):
     reply = fake_bot.answer("How much did the new footbridge in Eastmouth cost to build?")
-    assert reply.answered and reply.confidence >= 0.5
+    assert reply.answered and reply.confidence >= THRESHOLD
     assert "£4.2m" in reply.quotes[0].text
 
 
