@@ -101,6 +101,8 @@ def test_person_asks_and_sees_answer_with_quoted_source(page):
     assert "Established in 2010" in body
     assert "announcement.txt" in body
     page.get_by_text("Source 1 —").last.click()
+    page.get_by_text("In context:").last.wait_for(timeout=10_000)
+    assert "characters 1616–1804" in page.inner_text("body")
     page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
 
 
