@@ -100,16 +100,12 @@ class QA:
             return Answer(question=cleaned.text, answered=False, notes=list(cleaned.notes),
                           text=render.no_answer(None, None))
         best = quotes[0]
-        score = confidence(self.confidence_model, self.evidence(hits[0]))
+        score = confidence(self.confidence_model, Evidence(hits[0].features))
         answered = score >= THRESHOLD
         document = self.documents[best.source]
         text = render.answer(best, document) if answered else render.no_answer(best, document)
         return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
                       confidence=round(score, 4), notes=list(cleaned.notes))
-
-    def evidence(self, best: Hit) -> Evidence:
-        """What the confidence figure is computed from: the best hit's features."""
-        return Evidence(best.features)
 
     def _quotes(self, hits: list[Hit], top_k: int) -> list[Quote]:
         quotes: list[Quote] = []
@@ -154,7 +150,7 @@ class QA:
         return _Span(sentence.first_sentence, sentence.first_sentence, sentence.start, end, sentence.speaker)
 
     def _context(self, doc_id: str, span: _Span) -> tuple[int, int]:
-        """The quote with one sentence either side: shown beside it, and used for coverage."""
+        """The quote with one sentence either side: the passage shown beside it."""
         own = self.sentences[doc_id]
         before = own[max(span.first - 1, 0)]
         after = own[min(span.last + 1, len(own) - 1)]
