@@ -231,6 +231,8 @@ def load_or_build(documents: list[Document], embedder: Embedder, *, root: Path |
         existing = CorpusIndex.load(folder, key)
         if existing is not None:
             return LoadedIndex(existing, built=False)
+        for leftover in root.glob(f".{folder.name}.*"):  # a builder killed mid-write; we hold the lock
+            shutil.rmtree(leftover, ignore_errors=True)
         index = CorpusIndex.build(documents, embedder, progress=progress)
         try:
             index.save(folder)

@@ -3,8 +3,9 @@
 Files are read recursively in sorted order as UTF-8. Optional front matter between two `---`
 lines (`title:`, `date:`, `author:`, `source:`) fills the metadata and is cut from the text;
 without it, a short first line followed by a blank line is taken as the headline. Hidden files,
-editor backups and symlinked folders are passed over. What it leaves out: other formats (HTML,
-PDF), encodings other than UTF-8, and any cleaning of the text: bodies are kept verbatim.
+editor backups and symlinked folders are passed over; empty, oversized and vanished files are
+skipped with a warning. What it leaves out: other formats (HTML, PDF), encodings other than
+UTF-8, and any cleaning of the text: bodies are kept verbatim.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from qa.errors import CorpusError
 from qa.records import Document
 
 SUFFIXES = (".txt", ".md")
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = 10 * 1024 * 1024
+"""Larger files are skipped with a warning: a 10 MiB text is some 100,000 sentences, an hour of
+embedding on a laptop CPU, and is almost always a dump rather than an article."""
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _FIELD = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$")
 _HEADLINE_MAX = 160
@@ -87,9 +90,6 @@ def read_document(path: Path, root: Path) -> Document:
     """One file as a `Document`; `CorpusError` naming the file when it cannot be read as text."""
     doc_id = path.relative_to(root).as_posix()
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise CorpusError(f"{path}: file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MiB limit")
         data = path.read_bytes()
     except OSError as error:
         raise CorpusError(f"{path}: cannot be read ({error.strerror or error})") from error
@@ -113,8 +113,26 @@ def read_document(path: Path, root: Path) -> Document:
     )
 
 
+def _skip_reason(path: Path) -> str | None:
+    """Why a listed file is passed over (gone since listing, too large), or None to read it."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "disappeared while the folder was read, skipped"
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error}), skipped"
+    if size > MAX_FILE_BYTES:
+        return f"{size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit, skipped"
+    return None
+
+
 def load_corpus(root: str | os.PathLike[str]) -> Corpus:
-    """Read every corpus file below `root`. Empty files are skipped and listed in `skipped`."""
+    """Read every corpus file below `root`.
+
+    A file that is not UTF-8 text stops the load with a `CorpusError` naming it (the folder is
+    not what the user thinks it is). Empty files, files over MAX_FILE_BYTES and files that
+    vanish while being read are skipped and listed in `skipped`, which the CLI and the chat show.
+    """
     root_path = Path(root).expanduser()
     if not root_path.exists():
         raise CorpusError(f"{root_path}: no such folder")
@@ -127,6 +145,10 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     documents: dict[str, Document] = {}
     skipped: list[str] = []
     for path in files:
+        reason = _skip_reason(path)
+        if reason:
+            skipped.append(f"{path}: {reason}")
+            continue
         document = read_document(path, root_path)
         if document.text.strip():
             documents[document.id] = document

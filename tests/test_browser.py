@@ -7,18 +7,14 @@ model, real server.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import BUNDLED, REPO
+from serving import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -28,46 +24,13 @@ INJECTION = ("Security notice\n\nThe test payload was <img src=x onerror=\"windo
              "<script>window.__pwned=2</script> inside the maintenance bulletin.\n")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read()}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"server at {url} did not come up in {seconds} s")
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("corpus")
     shutil.copy(BUNDLED / "announcement.txt", corpus / "announcement.txt")
     (corpus / "notice.txt").write_text(INJECTION, encoding="utf-8")
-    port = free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(tmp_path_factory.mktemp("idx"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--corpus", str(corpus), "--port", str(port), "--quiet"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, process)
+    with running_server(corpus, tmp_path_factory.mktemp("idx")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +66,7 @@ def test_person_asks_and_sees_answer_with_quoted_source(page):
     page.get_by_text("Source 1 —").last.click()
     page.get_by_text("In context:").last.wait_for(timeout=10_000)
     assert "characters 1616–1804" in page.inner_text("body")
+    page.wait_for_timeout(500)  # let the opened block finish rendering before the picture
     page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
 
 
@@ -118,6 +82,11 @@ def test_markup_in_a_document_shows_as_text_and_never_runs(page):
     assert "<img src=x" in page.inner_text("body")
     assert page.locator("img[src='x']").count() == 0
     page.screenshot(path=str(ARTIFACTS / "chat-markup.png"), full_page=True)
+
+
+def test_markup_typed_by_the_user_never_runs(page):
+    ask(page, "<img src=x onerror=\"window.__typed=1\"> what was the payload?", "onerror")
+    assert page.evaluate("window.__typed") is None
 
 
 def test_gradio_client_round_trip(server):

@@ -1,0 +1,102 @@
+"""The HTTP server under load, with a login, and with slow or greedy clients. Slow: real server.
+
+All traffic goes to 127.0.0.1; every loop is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import BUNDLED
+from serving import running_server
+
+pytestmark = pytest.mark.slow
+
+USERS = 20
+QUESTIONS_EACH = 10
+QUESTIONS = [
+    "Who chairs the board?", "When was the operator established?", "What did the two organizations sign?",
+    "What can space technology transform?", "How are signals delivered?", "Who reported the news?",
+    "What will be set up?", "Which opportunities will the partners focus on?",
+    "What is the capital of France?", "How many people work there?",
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    shutil.copy(BUNDLED / "announcement.txt", folder / "announcement.txt")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(corpus, tmp_path_factory):
+    with running_server(corpus, tmp_path_factory.mktemp("idx")) as url:
+        yield url
+
+
+def reply_text(client, question: str) -> str:
+    return client.predict(message=question, api_name="/ask")[0]["content"]
+
+
+def test_twenty_concurrent_users_get_the_single_user_answers(server):
+    from gradio_client import Client
+
+    solo = Client(server, verbose=False)
+    expected = {question: reply_text(solo, question) for question in QUESTIONS}
+
+    def user(number: int) -> list[tuple[str, str, float]]:
+        client = Client(server, verbose=False)
+        asked = []
+        for turn in range(QUESTIONS_EACH):
+            question = QUESTIONS[(number + turn) % len(QUESTIONS)]
+            started = time.perf_counter()
+            asked.append((question, reply_text(client, question), time.perf_counter() - started))
+        return asked
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=USERS) as pool:
+        results = [item for batch in pool.map(user, range(USERS), timeout=600) for item in batch]
+    elapsed = time.perf_counter() - started
+    assert len(results) == USERS * QUESTIONS_EACH
+    mismatched = [question for question, text, _ in results if text != expected[question]]
+    assert not mismatched
+    latencies = sorted(seconds for _, _, seconds in results)
+    print(f"{len(results)} answers in {elapsed:.1f} s ({len(results) / elapsed:.1f}/s), "
+          f"p50 {latencies[len(latencies) // 2]:.2f} s, p95 {latencies[int(len(latencies) * 0.95)]:.2f} s")
+
+
+def test_a_slow_client_does_not_stall_the_others(server):
+    from gradio_client import Client
+
+    host, port = server.split("//")[1].strip("/").split(":")
+    stalled = socket.create_connection((host, int(port)), timeout=5)
+    try:
+        stalled.sendall(b"POST /gradio_api/queue/join HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
+        started = time.perf_counter()
+        assert reply_text(Client(server, verbose=False), "Who chairs the board?")
+        assert time.perf_counter() - started < 30
+    finally:
+        stalled.close()
+
+
+def test_a_huge_question_over_http_is_shortened_with_a_note(server):
+    from gradio_client import Client
+
+    text = reply_text(Client(server, verbose=False), "Who chairs the board? " * 10_000)
+    assert "220,000 characters long; only its first" in text
+
+
+def test_login_protects_page_and_api(corpus, tmp_path_factory):
+    from gradio_client import Client
+
+    with running_server(corpus, tmp_path_factory.mktemp("idx"), "--auth", "reader:s3cret") as url:
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict(message="Who chairs the board?", api_name="/ask")
+        client = Client(url, auth=("reader", "s3cret"), verbose=False)
+        assert reply_text(client, "Who chairs the board?")
