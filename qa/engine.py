@@ -3,8 +3,8 @@
 It ties the stages together: load the corpus, load or build its index, retrieve sentences,
 widen each to a quote (a quotation is kept with its attribution when that fits), decide from
 the confidence whether the corpus answers, and write the reply. Every quoted word is copied
-from a document. What it leaves out: generating text, and reading the conversation history
-(accepted, not yet used).
+from a document. A question that leans on earlier turns is searched together with them (see
+`qa/followup.py`). What it leaves out: generating text.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from qa import render
 from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
+from qa.followup import conversation_context
 from qa.index import CorpusIndex, load_or_build
 from qa.loader import load_corpus
 from qa.question import clean_question
@@ -94,7 +95,8 @@ class QA:
         if top_k < 1:
             raise QuestionError("top_k must be at least 1.")
         cleaned = clean_question(question)
-        hits, signals = self.retriever.run(cleaned.text, top_k=top_k * 4)
+        context = conversation_context(cleaned.text, history)
+        hits, signals = self.retriever.run(cleaned.text, top_k=top_k * 4, context=context)
         quotes = self._quotes(hits, top_k)
         if not quotes:
             return Answer(question=cleaned.text, answered=False, notes=list(cleaned.notes),

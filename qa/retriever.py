@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.chunker import names_in
 from qa.embedder import Embedder
 from qa.index import CorpusIndex
 from qa.records import Document
@@ -70,6 +71,11 @@ class Candidates:
     """Rows of `SentenceTable` (not chunk ids), in first-step order."""
     features: np.ndarray
     signals: Signals
+
+
+def _mean(first: Signals, second: Signals) -> Signals:
+    return Signals(values={name: (first.values[name] + second.values[name]) / 2 for name in first.values},
+                   query_terms=first.query_terms)
 
 
 class SentenceTable:
@@ -140,9 +146,22 @@ class Retriever:
         }
         return Signals(values=values, query_terms=query_terms)
 
-    def candidates(self, question: str) -> Candidates:
+    def candidates(self, question: str, *, context: str | None = None) -> Candidates:
+        """The first step's best sentences with their ranker features.
+
+        `context` (earlier turns a follow-up leans on) picks the documents: their scores come
+        from the context and the question together, and favour candidates there. Sentences are
+        scored half against the question alone, half against it plus the names the context
+        mentions (what "it" or "he" most likely stands for).
+        """
         signals = self.signals(question)
+        names = names_in(context) if context else ""
+        if names:
+            signals = _mean(signals, self.signals(f"{question} {names}"))
         blended = signals.blended(self.blend)
+        if context:
+            signals = self._with_documents_of(signals, self.signals(f"{context} {question}"))
+            blended = blended + signals.values["document_dense"] + signals.values["document_lexical"]
         count = min(CANDIDATES, len(blended))
         rows = np.argsort(-blended, kind="stable")[:count]
         features = np.array([
@@ -153,12 +172,19 @@ class Retriever:
         ], dtype=np.float64).reshape(len(rows), -1)
         return Candidates(rows=rows, features=features, signals=signals)
 
+    @staticmethod
+    def _with_documents_of(own: Signals, conversation: Signals) -> Signals:
+        values = dict(own.values)
+        for name in ("document_dense", "document_lexical"):
+            values[name] = conversation.values[name]
+        return Signals(values=values, query_terms=own.query_terms)
+
     def _sentence(self, row: int):
         return self.index.chunks[int(self.table.chunk_ids[row])]
 
-    def run(self, question: str, *, top_k: int = 5) -> tuple[list[Hit], Signals]:
+    def run(self, question: str, *, top_k: int = 5, context: str | None = None) -> tuple[list[Hit], Signals]:
         """The `top_k` best sentences, best first, and the signals behind them."""
-        found = self.candidates(question)
+        found = self.candidates(question, context=context)
         scores = self.ranker.score(relative(found.features)) if len(found.rows) else np.zeros(0)
         order = np.argsort(-scores, kind="stable")[:top_k]
         hits = [

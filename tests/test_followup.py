@@ -1,0 +1,67 @@
+import pytest
+
+from qa import QA
+from qa.followup import conversation_context, leans_on_history
+
+from conftest import NEWS
+
+OTHER = """Museum reopens after flood
+
+The city museum reopened on Friday after repairs costing £900,000.
+
+Its director, Omar Haddad, said the collection had been moved upstairs before the water came.
+
+He said visitor numbers were expected to reach 50,000 this year.
+"""
+
+
+@pytest.mark.parametrize("question", ["Who wrote it?", "Where does he lecture?", "Over how many years?",
+                                      "And who is producing it?", "What is his official job title?"])
+def test_questions_that_refer_back(question):
+    assert leans_on_history(question)
+
+
+@pytest.mark.parametrize("question", ["Who at ITV decided to bring The X Factor back for a second series?",
+                                      "How much did Gordon Brown pledge to the vaccine fund in 2005?"])
+def test_questions_that_stand_alone(question):
+    assert not leans_on_history(question)
+
+
+def test_context_reaches_back_to_the_last_question_that_stood_alone():
+    history = [
+        {"role": "user", "content": "Which book won the Guardian First Book Award?"},
+        {"role": "assistant", "content": "A book about mutants."},
+        {"role": "user", "content": "Who wrote it?"},
+        {"role": "assistant", "content": "Armand Marie Leroi."},
+    ]
+    assert conversation_context("Where does he lecture?", history) == \
+        "Which book won the Guardian First Book Award? Who wrote it?"
+    assert conversation_context("Where does he lecture?", None) is None
+    assert conversation_context("Which museum reopened on Friday in the city?", history) is None
+
+
+@pytest.fixture
+def two_story_bot(tmp_path, index_dir, fake_embedder):
+    folder = tmp_path / "two"
+    folder.mkdir()
+    (folder / "bridge.txt").write_text(NEWS, encoding="utf-8")
+    (folder / "museum.txt").write_text(OTHER, encoding="utf-8")
+    return QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+
+
+def test_follow_up_is_answered_from_the_story_of_the_previous_turn(two_story_bot):
+    first = "Why did the city museum close before it reopened on Friday?"
+    history = [{"role": "user", "content": first},
+               {"role": "assistant", "content": two_story_bot.answer(first).text}]
+    alone = two_story_bot.answer("What did it cost to build?")
+    followed = two_story_bot.answer("What did it cost to build?", history)
+    assert followed.quotes[0].source == "museum.txt"
+    assert "£900,000" in followed.quotes[0].text
+    assert alone.quotes[0].source == "bridge.txt"
+
+
+def test_self_contained_question_is_not_disturbed_by_history(two_story_bot):
+    history = [{"role": "user", "content": "Why did the city museum close?"},
+               {"role": "assistant", "content": "Flooding."}]
+    question = "How much did the Eastmouth footbridge cost to build?"
+    assert two_story_bot.answer(question, history).quotes == two_story_bot.answer(question).quotes
