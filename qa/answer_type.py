@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from qa.text import STOPWORDS
+
 
 class AnswerType(Enum):
     NONE = "none"
@@ -84,3 +86,50 @@ def metadata_asked(question: str) -> tuple[str, ...]:
     """Which document metadata fields (author, date, outlet) a question asks about, if any."""
     lowered = question.lower()
     return tuple(field for field, pattern in _METADATA_QUESTIONS.items() if pattern.search(lowered))
+
+
+_DATE_SPAN = re.compile(
+    rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTHS})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?"
+    rf"(?:,?\s+\d{{4}})?|(?:{_DAYS})|(?:1[0-9]{{3}}|20[0-9]{{2}})s?|\d{{1,2}}(?:st|nd|rd|th)\s+century)\b",
+    re.IGNORECASE)
+_NUMBER_SPAN = re.compile(
+    r"(?:[£$€¥]\s?)?\b\d[\d,]*(?:\.\d+)?(?:\s?(?:%|per ?cent|m|bn|k|million|billion|thousand|hundred))?\b%?"
+    r"|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|half|dozen)(?:[\s-](?:hundred|thousand|million|billion))?\b",
+    re.IGNORECASE)
+_NAME_SPAN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w'’\-]*)*")
+
+
+def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] | None:
+    """Offsets in `text` of the shortest stretch that holds the asked-for kind of answer.
+
+    The first date, figure or name the question does not already mention; None when the kind
+    is unknown or nothing fits. Offsets are into `text`, so `text[start:end]` is the span.
+    """
+    pattern = {AnswerType.DATE: _DATE_SPAN, AnswerType.NUMBER: _NUMBER_SPAN,
+               AnswerType.PERSON: _NAME_SPAN, AnswerType.PLACE: _NAME_SPAN}.get(kind)
+    if pattern is None:
+        return None
+    asked = question.lower()
+    for match in pattern.finditer(text):
+        found = match.group(0).strip()
+        if not found or found.lower() in asked:
+            continue
+        start = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
+        if pattern is _NAME_SPAN:
+            opens_sentence = not text[:match.start()].strip(" “\"‘'(")
+            if found.lower() in STOPWORDS or (opens_sentence and " " not in found):
+                continue
+            name = _name_part(found) if kind is AnswerType.PERSON else found
+            start, found = start + found.rindex(name), name
+            if found.lower() in asked:
+                continue
+        return start, start + len(found)
+    return None
+
+
+def _name_part(run: str) -> str:
+    """A person's name without the role words before it ("Board Chairman Jo Lee" gives "Jo Lee")."""
+    from qa.chunker import person_name
+
+    return person_name(run) or run

@@ -65,7 +65,7 @@ def source_block(number: int, quote: Quote, bot: QA, *, closest: bool = False) -
     title = f"{label} — {document.label()}"
     before = document.text[quote.context_start:quote.start].strip()
     after = document.text[quote.end:quote.context_end].strip()
-    lines = [f"**{render.escape(quote.text)}**"]
+    lines = [quote.marked("**", "**", render.escape)]
     if quote.speaker:
         lines.append(f"— {render.escape(quote.speaker)}")
     if before or after:

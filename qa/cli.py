@@ -60,7 +60,8 @@ def format_answer(reply) -> str:
     for rank, quote in enumerate(reply.quotes if reply.answered else reply.quotes[:1], 1):
         if rank == 2:
             lines.append("Other passages:")
-        body = textwrap.fill(f"“{quote.text}”", width=96, initial_indent="  ", subsequent_indent="   ")
+        bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("**", "**")
+        body = textwrap.fill(f"“{quote.marked(bold, plain)}”", width=96, initial_indent="  ", subsequent_indent="   ")
         lines.append(body)
         who = f"{quote.speaker}, in " if quote.speaker else ""
         lines.append(f"   — {who}{quote.title} · {quote.source}, characters {quote.start}–{quote.end}")

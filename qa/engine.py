@@ -1,7 +1,8 @@
 """Answering: the `QA` engine that turns a question into quoted sentences, or says it can't.
 
 It ties the stages together: load the corpus, load or build its index, retrieve sentences,
-widen each to a quote (a quotation is kept with its attribution when that fits), decide from
+widen each to a quote (a quotation is kept with its attribution when that fits) and mark the
+words in it that most likely answer (a date, a figure, a name), decide from
 the confidence whether the corpus answers, and write the reply. Every quoted word is copied
 from a document. A question that leans on earlier turns is searched together with them (see
 `qa/followup.py`). What it leaves out: generating text.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa import render
+from qa.answer_type import answer_span, question_type
 from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
@@ -97,7 +99,7 @@ class QA:
         cleaned = clean_question(question)
         context = conversation_context(cleaned.text, history)
         hits, signals = self.retriever.run(cleaned.text, top_k=top_k * 4, context=context)
-        quotes = self._quotes(hits, top_k)
+        quotes = self._quotes(hits, top_k, cleaned.text)
         if not quotes:
             return Answer(question=cleaned.text, answered=False, notes=list(cleaned.notes),
                           text=render.no_answer(None, None))
@@ -109,23 +111,25 @@ class QA:
         return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
                       confidence=round(score, 4), notes=list(cleaned.notes))
 
-    def _quotes(self, hits: list[Hit], top_k: int) -> list[Quote]:
+    def _quotes(self, hits: list[Hit], top_k: int, question: str = "") -> list[Quote]:
         quotes: list[Quote] = []
         for hit in hits:
             sentence = self.index.chunks[hit.chunk_id]
             if any(q.source == sentence.doc_id and q.start <= sentence.start < q.end for q in quotes):
                 continue
-            quotes.append(self._quote(sentence, hit.score))
+            quotes.append(self._quote(sentence, hit.score, question))
             if len(quotes) == top_k:
                 break
         return quotes
 
-    def _quote(self, sentence: Chunk, score: float) -> Quote:
+    def _quote(self, sentence: Chunk, score: float, question: str = "") -> Quote:
         document = self.documents[sentence.doc_id]
         span = self._span(sentence)
         context_start, context_end = self._context(sentence.doc_id, span)
+        text = document.text[span.start : span.end]
+        found = answer_span(question_type(question), text, question) if question else None
         return Quote(
-            text=document.text[span.start : span.end],
+            text=text,
             source=sentence.doc_id,
             title=document.title,
             start=span.start,
@@ -135,6 +139,7 @@ class QA:
             context_start=context_start,
             context_end=context_end,
             speaker=span.speaker,
+            highlight=(span.start + found[0], span.start + found[1]) if found else None,
         )
 
     def _span(self, sentence: Chunk) -> _Span:

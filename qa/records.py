@@ -78,9 +78,19 @@ class Quote:
     context_start: int = 0
     context_end: int = 0
     speaker: str | None = None
+    highlight: tuple[int, int] | None = None
+    """Document offsets of the words inside the quote that most likely answer (a date, a
+    figure, a name), or None; `start <= highlight[0] < highlight[1] <= end`."""
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    def marked(self, before: str, after: str, escape=lambda text: text) -> str:
+        """The quote's text, escaped, with the highlight wrapped in `before` ... `after`."""
+        if not self.highlight:
+            return escape(self.text)
+        start, end = self.highlight[0] - self.start, self.highlight[1] - self.start
+        return escape(self.text[:start]) + before + escape(self.text[start:end]) + after + escape(self.text[end:])
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ def escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def blockquote(text: str) -> str:
-    return "\n".join(f"> {escape(line)}" if line.strip() else ">" for line in text.splitlines())
+def blockquote(quote: Quote) -> str:
+    """The quote as a markdown blockquote, its highlight in bold."""
+    text = quote.marked("**", "**", escape)
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.splitlines())
 
 
 def source_line(quote: Quote, document: Document) -> str:
@@ -31,7 +33,7 @@ def source_line(quote: Quote, document: Document) -> str:
 
 
 def answer(best: Quote, document: Document) -> str:
-    return "\n\n".join([blockquote(best.text), source_line(best, document)])
+    return "\n\n".join([blockquote(best), source_line(best, document)])
 
 
 def no_answer(closest: Quote | None, document: Document | None) -> str:
@@ -40,6 +42,6 @@ def no_answer(closest: Quote | None, document: Document | None) -> str:
         return reply
     return "\n\n".join([
         reply + " The closest passage I found, which may be related:",
-        blockquote(closest.text),
+        blockquote(closest),
         source_line(closest, document),
     ])

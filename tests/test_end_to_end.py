@@ -48,6 +48,13 @@ def test_dev_questions_meet_the_targets(bot):
     assert figures["false_abstentions"] <= 1, figures
 
 
+def test_follow_up_conversations_on_the_article(bot):
+    """Own multi-turn cases (tests/data/dev_conversations.jsonl); 4 of 5 reached when written."""
+    figures = evaluate(bot, read_cases(REPO / "tests" / "data" / "dev_conversations.jsonl")).summary()
+    assert figures["conversations"] == 5
+    assert figures["conversation_hit@1"] >= 4, figures
+
+
 def test_off_topic_questions_abstain(bot):
     for question in ["What is the capital of France?", "Write me a poem about autumn.", "How do I bake bread?"]:
         assert not bot.answer(question).answered, question

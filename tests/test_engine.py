@@ -13,6 +13,10 @@ def assert_quotes_round_trip(bot, reply: Answer) -> None:
         assert quote.context_start <= quote.start and quote.end <= quote.context_end
         assert quote.title == document.title
         assert len(quote.text) <= 420
+        if quote.highlight:
+            start, end = quote.highlight
+            assert quote.start <= start < end <= quote.end
+            assert document.text[start:end] == quote.text[start - quote.start:end - quote.start]
 
 
 def test_answer_quotes_exact_text_best_first(fake_bot):
@@ -98,3 +102,21 @@ def test_markup_in_documents_is_escaped_in_the_reply(tmp_path, index_dir, fake_e
     assert "<img" not in reply.text and "<script>" not in reply.text
     assert "&lt;img" in reply.text
     assert "<img src=x" in reply.quotes[0].text
+
+
+def test_highlight_marks_the_figure_asked_for(fake_bot):
+    reply = fake_bot.answer("How much did the bridge cost?")
+    top = reply.quotes[0]
+    assert fake_bot.documents[top.source].text[top.highlight[0]:top.highlight[1]] == "£4.2m"
+    assert "**£4.2m**" in reply.text
+    assert_quotes_round_trip(fake_bot, reply)
+
+
+def test_highlight_marks_the_person_asked_for(fake_bot):
+    reply = fake_bot.answer("Who is the mayor who said the bridge links the two halves of the town?")
+    top = reply.quotes[0]
+    assert top.text[top.highlight[0] - top.start:top.highlight[1] - top.start] == "Jane Porter"
+
+
+def test_no_highlight_when_the_question_asks_for_no_particular_kind(fake_bot):
+    assert fake_bot.answer("Tell me about the bridge").quotes[0].highlight is None

@@ -53,6 +53,8 @@ def test_answer_never_raises_anything_but_question_error(fake_bot, question):
         return
     for quote in reply.quotes:
         assert fake_bot.documents[quote.source].text[quote.start:quote.end] == quote.text
+        if quote.highlight:
+            assert quote.start <= quote.highlight[0] < quote.highlight[1] <= quote.end
 
 
 def test_oversized_file_is_skipped_with_a_warning_without_reading_it(tmp_path):
