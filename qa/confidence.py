@@ -1,6 +1,7 @@
 """Confidence: how likely it is that the corpus answers the question, from general signals.
 
-A logistic model over the best sentence's dense cosines (its own and its passage's), how much
+A logistic model over the best sentence's dense cosines (its own, its passage's and its
+document's best), how much
 of the question (rarer words counting more) it contains, whether it lacks the kind of answer
 asked for, and whether it states the document metadata asked for. Fitted on the
 tuning sets by `tools/tune.py` and stored in `confidence_weights.json`; `answered` is
@@ -18,8 +19,9 @@ import numpy as np
 from qa.linear import LinearModel
 
 WEIGHTS_FILE = Path(__file__).with_name("confidence_weights.json")
-FEATURES = ("sentence_dense", "passage_dense", "coverage", "own_coverage", "type_missing", "metadata")
-THRESHOLD = 0.3
+FEATURES = ("sentence_dense", "passage_dense", "document_dense", "coverage", "own_coverage", "type_missing",
+            "metadata")
+THRESHOLD = 0.35
 
 
 @dataclass(frozen=True)

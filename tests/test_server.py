@@ -19,11 +19,12 @@ pytestmark = pytest.mark.slow
 
 USERS = 20
 QUESTIONS_EACH = 10
-QUESTIONS = [
-    "Who chairs the board?", "When was the operator established?", "What did the two organizations sign?",
-    "What can space technology transform?", "How are signals delivered?", "Who reported the news?",
-    "What will be set up?", "Which opportunities will the partners focus on?",
-    "What is the capital of France?", "How many people work there?",
+QUESTIONS = [  # each names something, so none is read as a follow-up of the client's earlier turns
+    "Who chairs the board of Azercosmos?", "When was Azercosmos established?",
+    "What did Azercosmos and Voyager Space sign?", "What can space technology transform, says Voyager?",
+    "How are signals from Azerspace satellites delivered?", "Who reported the news from Azerbaijan?",
+    "What will be set up in Azerbaijan?", "Which opportunities will Voyager Space and Azercosmos focus on?",
+    "What is the capital of France?", "How many people work at Voyager Space?",
 ]
 
 

@@ -26,7 +26,7 @@ from qa import confidence as confidence_module
 from qa import ranker as ranker_module
 from qa.confidence import THRESHOLD
 from qa.engine import QA
-from qa.evaluate import _normal, read_cases
+from qa.evaluate import Case, _normal, read_cases
 from qa.linear import LinearModel
 from qa.ranker import relative
 from qa.retriever import Blend
@@ -40,7 +40,9 @@ SETS = {
 }
 SET_WEIGHT = {"dev": 0.25, "squad": 1.0, "news": 0.75}
 """Share of the ranker's fit each set carries, whatever its size."""
-CONFIDENCE_SET_WEIGHT = {"dev": 1.0, "squad": 0.3, "news": 1.0}
+CONFIDENCE_SET_WEIGHT = {"dev": 1.0, "squad": 0.3, "news": 1.0, "offtopic": 1.0}
+OFF_TOPIC = Path(__file__).with_name("offtopic_questions.txt")
+"""General questions no news corpus answers, asked of every set's corpus as unanswerable ones."""
 """For abstention SQuAD counts less: its unanswerable questions are written to look answerable
 from the very words of the text, unlike the near-topic questions users of a news bot ask."""
 
@@ -69,7 +71,10 @@ def collect(name: str) -> tuple[QA, list[Item]]:
         return quote_cache[row]
 
     items = []
-    for case in read_cases(questions):
+    off_topic = [Case(turns=(line,), answers=(), answerable=False)
+                 for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
+    cases = read_cases(questions)
+    for case in cases + off_topic:
         if len(case.turns) > 1:
             continue
         wanted = [_normal(a) for a in case.answers if a.strip()]
@@ -80,7 +85,8 @@ def collect(name: str) -> tuple[QA, list[Item]]:
         found = bot.retriever.candidates(case.question)
         values = found.signals.values
         items.append(Item(
-            set_name=name, group=f"{name}:{case.source or 'none'}", question=case.question,
+            set_name=name if case in cases else "offtopic", group=f"{name}:{case.source or 'none'}",
+            question=case.question,
             answerable=case.answerable, features=found.features,
             labels=np.array([holds(row) for row in found.rows], dtype=bool),
             dense_hit=holds(int(np.argmax(values["sentence_dense"]))),
@@ -146,6 +152,7 @@ def main() -> int:
     args = parser.parse_args()
     items = [item for name in args.sets for item in collect(name)[1]]
     by_set = {name: [i for i in items if i.set_name == name] for name in args.sets}
+    sets_seen = [*args.sets, "offtopic"]
     current = ranker_module.load_ranker()
     blend_first = lambda item: bool(item.labels[0])  # candidates come in first-step order
     print(f"first-step blend: {Blend()}")
@@ -174,13 +181,13 @@ def main() -> int:
     probability = confidence.score(confidence_rows(ranker, items))
     answerable = np.array([i.answerable for i in items])
     sets = np.array([i.set_name for i in items])
-    for name in args.sets:
+    for name in sets_seen:
         mask = sets == name
         if len(set(answerable[mask])) == 2:
             print(f"  {name}: ROC AUC {roc_auc_score(answerable[mask], probability[mask]):.3f}")
     for threshold in sorted({0.3, 0.35, 0.4, 0.45, 0.5, THRESHOLD}):
         print(f"  threshold {threshold}" + ("  (in use)" if threshold == THRESHOLD else ""))
-        for name in args.sets:
+        for name in sets_seen:
             mask = sets == name
             print(f"    {name}: abstain on unanswerable {np.sum((probability < threshold) & ~answerable & mask)}"
                   f"/{np.sum(~answerable & mask)}, false abstentions "
