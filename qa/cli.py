@@ -65,6 +65,8 @@ def format_answer(reply) -> str:
         lines.append(body)
         who = f"{quote.speaker}, in " if quote.speaker else ""
         lines.append(f"   — {who}{quote.title} · {quote.source}, characters {quote.start}–{quote.end}")
+        if quote.also_in:
+            lines.append(f"     (the same words are also in {', '.join(quote.also_in)})")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa import render
@@ -112,12 +112,20 @@ class QA:
                       confidence=round(score, 4), notes=list(cleaned.notes))
 
     def _quotes(self, hits: list[Hit], top_k: int, question: str = "") -> list[Quote]:
+        """Distinct quotes, best first: a sentence already inside a quote is skipped, and the
+        same words in another document (a copy of the story) are noted on the first quote."""
         quotes: list[Quote] = []
         for hit in hits:
             sentence = self.index.chunks[hit.chunk_id]
             if any(q.source == sentence.doc_id and q.start <= sentence.start < q.end for q in quotes):
                 continue
-            quotes.append(self._quote(sentence, hit.score, question))
+            quote = self._quote(sentence, hit.score, question)
+            copy_of = next((i for i, q in enumerate(quotes) if _same_words(q.text, quote.text)), None)
+            if copy_of is not None:
+                if quote.source not in quotes[copy_of].also_in and quote.source != quotes[copy_of].source:
+                    quotes[copy_of] = replace(quotes[copy_of], also_in=(*quotes[copy_of].also_in, quote.source))
+                continue
+            quotes.append(quote)
             if len(quotes) == top_k:
                 break
         return quotes
@@ -162,6 +170,10 @@ class QA:
         before = own[max(span.first - 1, 0)]
         after = own[min(span.last + 1, len(own) - 1)]
         return min(before.start, span.start), max(after.end, span.end)
+
+
+def _same_words(first: str, second: str) -> bool:
+    return first.split() == second.split()
 
 
 def _check_history(history: Sequence[Message] | None) -> None:

@@ -78,6 +78,8 @@ class Quote:
     context_start: int = 0
     context_end: int = 0
     speaker: str | None = None
+    also_in: tuple[str, ...] = ()
+    """Other documents holding the very same words (copies of one story), not quoted again."""
     highlight: tuple[int, int] | None = None
     """Document offsets of the words inside the quote that most likely answer (a date, a
     figure, a name), or None; `start <= highlight[0] < highlight[1] <= end`."""

@@ -28,8 +28,9 @@ def blockquote(quote: Quote) -> str:
 
 def source_line(quote: Quote, document: Document) -> str:
     said = f"{escape(quote.speaker)}, in " if quote.speaker else ""
+    copies = f" (the same words are also in {', '.join(f'`{c}`' for c in quote.also_in)})" if quote.also_in else ""
     return (f"— {said}*{escape(document.label())}* · `{quote.source}`, "
-            f"characters {quote.start}–{quote.end}")
+            f"characters {quote.start}–{quote.end}{copies}")
 
 
 def answer(best: Quote, document: Document) -> str:

@@ -53,6 +53,16 @@ Local traders welcomed the opening, saying footfall had already risen.
 """
 
 
+MUSEUM = """Museum reopens after flood
+
+The city museum reopened on Friday after repairs costing £900,000.
+
+Its director, Omar Haddad, said the collection had been moved upstairs before the water came.
+
+He said visitor numbers were expected to reach 50,000 this year.
+"""
+
+
 @pytest.fixture
 def fake_embedder() -> FakeEmbedder:
     return FakeEmbedder()

@@ -1,8 +1,10 @@
 import pytest
 
-from qa import Answer, QuestionError
+from qa import QA, Answer, QuestionError
 from qa.confidence import THRESHOLD
 from qa.question import MAX_QUESTION_CHARS, clean_question
+
+from conftest import MUSEUM, NEWS
 
 
 def assert_quotes_round_trip(bot, reply: Answer) -> None:
@@ -120,3 +122,18 @@ def test_highlight_marks_the_person_asked_for(fake_bot):
 
 def test_no_highlight_when_the_question_asks_for_no_particular_kind(fake_bot):
     assert fake_bot.answer("Tell me about the bridge").quotes[0].highlight is None
+
+
+def test_copies_of_a_story_give_one_quote_that_names_every_copy(tmp_path, index_dir, fake_embedder):
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    (folder / "a.txt").write_text(NEWS, encoding="utf-8")
+    (folder / "b.txt").write_text(NEWS, encoding="utf-8")
+    (folder / "museum.txt").write_text(MUSEUM, encoding="utf-8")
+    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+    reply = bot.answer("How much did the bridge cost to build?", top_k=3)
+    top = reply.quotes[0]
+    assert "£4.2m" in top.text
+    assert {top.source, *top.also_in} == {"a.txt", "b.txt"}
+    assert [q.text.split() for q in reply.quotes].count(top.text.split()) == 1
+    assert "also in" in reply.text

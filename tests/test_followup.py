@@ -3,16 +3,8 @@ import pytest
 from qa import QA
 from qa.followup import conversation_context, leans_on_history
 
-from conftest import NEWS
+from conftest import MUSEUM, NEWS
 
-OTHER = """Museum reopens after flood
-
-The city museum reopened on Friday after repairs costing £900,000.
-
-Its director, Omar Haddad, said the collection had been moved upstairs before the water came.
-
-He said visitor numbers were expected to reach 50,000 this year.
-"""
 
 
 @pytest.mark.parametrize("question", ["Who wrote it?", "Where does he lecture?", "Over how many years?",
@@ -45,7 +37,7 @@ def two_story_bot(tmp_path, index_dir, fake_embedder):
     folder = tmp_path / "two"
     folder.mkdir()
     (folder / "bridge.txt").write_text(NEWS, encoding="utf-8")
-    (folder / "museum.txt").write_text(OTHER, encoding="utf-8")
+    (folder / "museum.txt").write_text(MUSEUM, encoding="utf-8")
     return QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
 
 
@@ -65,3 +57,4 @@ def test_self_contained_question_is_not_disturbed_by_history(two_story_bot):
                {"role": "assistant", "content": "Flooding."}]
     question = "How much did the Eastmouth footbridge cost to build?"
     assert two_story_bot.answer(question, history).quotes == two_story_bot.answer(question).quotes
+
