@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser test run eval tune clean
+.PHONY: install browser test run eval tune bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,6 @@ tune: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info test-artifacts
+
+bench: install
+	$(BIN)/python bench/run.py

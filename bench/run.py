@@ -1,0 +1,221 @@
+"""Benchmarks: each figure beside its floor, both measured in this one run, and their ratio.
+
+    python bench/run.py [--out bench-results]     (or `make bench`)
+
+Writes report.json and report.md. Floors: a bare SentenceTransformer.encode of the same
+question (warm answer), a fresh process importing torch + sentence_transformers (cold start),
+bare batch encoding of the same chunk texts (index build), a direct engine call (HTTP).
+Scaling corpora past what can be embedded here in minutes reuse the vectors of a real 1k-sentence
+corpus with small noise, and say so: they measure search and index cost, not embedding cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+QUESTIONS = [json.loads(line)["question"] for line in
+             (REPO / "tests" / "data" / "dev_questions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def timed(action, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def fresh_process_seconds(code: str, env: dict[str, str], repeat: int = 3) -> float:
+    """Median wall time of `python -c code` in a new process."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def warm_latency(bot) -> dict:
+    from qa.embedder import _load_shared_model
+
+    model = _load_shared_model()
+    answers = [t for q in QUESTIONS for t in timed(lambda q=q: bot.answer(q), 4)]
+    encodes = [t for q in QUESTIONS for t in timed(lambda q=q: model.encode([q], normalize_embeddings=True), 4)]
+    floor = statistics.median(encodes)
+    return {"answer_p50_ms": 1000 * statistics.median(answers), "answer_p95_ms": 1000 * percentile(answers, 0.95),
+            "encode_p50_ms": 1000 * floor, "ratio_p50": statistics.median(answers) / floor,
+            "ratio_p95": percentile(answers, 0.95) / floor, "target_ratio": 1.5}
+
+
+def cold_start(index_dir: Path) -> dict:
+    env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
+    corpus = REPO / "corpus"
+    subprocess.run([sys.executable, "-m", "qa.cli", "index", str(corpus)], check=True, env=env, capture_output=True)
+    first_answer = fresh_process_seconds(
+        f"from qa import QA; QA.from_directory({str(corpus)!r}).answer('Who chairs the board?')", env)
+    imports = fresh_process_seconds("import torch, sentence_transformers", env)
+    gradio_free = subprocess.run(
+        [sys.executable, "-c", "import sys; from qa import cli; print('gradio' in sys.modules)"],
+        check=True, env=env, capture_output=True, text=True).stdout.strip() == "False"
+    return {"first_answer_s": first_answer, "bare_imports_s": imports, "ratio": first_answer / imports,
+            "target_ratio": 1.3, "cli_imports_gradio": not gradio_free}
+
+
+def build_throughput(index_dir: Path) -> dict:
+    from qa import QA
+    from qa.chunker import chunk_documents
+    from qa.embedder import _load_shared_model
+    from qa.loader import load_corpus
+
+    corpus = Path(tempfile.mkdtemp())
+    source = REPO.parent / "shared" / "eval" / "squad2-tune" / "corpus"
+    for name in ("Normans.txt", "1973_oil_crisis.txt"):
+        (corpus / name).write_text((source / name).read_text(encoding="utf-8"), encoding="utf-8")
+    started = time.perf_counter()
+    bot = QA.from_directory(corpus, index_dir=index_dir / "build")
+    build = time.perf_counter() - started
+    sentences = sum(len(s) for s in bot.sentences.values())
+    chunks = chunk_documents(list(load_corpus(corpus).documents.values()))
+    model = _load_shared_model()
+    started = time.perf_counter()
+    model.encode([c.context for c in chunks], batch_size=16, normalize_embeddings=True)
+    bare = time.perf_counter() - started
+    return {"sentences": sentences, "chunks": len(chunks), "build_s": build,
+            "sentences_per_s": sentences / build, "bare_encode_s": bare,
+            "bare_sentences_per_s": sentences / bare, "ratio": build / bare}
+
+
+def http(index_dir: Path, bot) -> dict:
+    from gradio_client import Client
+
+    from serving import running_server
+
+    results = {}
+    direct = [t for q in QUESTIONS for t in timed(lambda q=q: bot.answer(q), 1)]
+    results["direct_p50_ms"] = 1000 * statistics.median(direct)
+    with running_server(REPO / "corpus", index_dir / "http") as url:
+        pid = int(subprocess.run(["pgrep", "-f", f"qa.cli serve --corpus {REPO / 'corpus'}"],
+                                 capture_output=True, text=True).stdout.split()[0])
+        for users in (1, 5, 20):
+            def user(number: int) -> list[float]:
+                client = Client(url, verbose=False)
+                return [t for q in QUESTIONS[number % 5: number % 5 + 5]
+                        for t in timed(lambda q=q: client.predict(message=q, api_name="/ask"), 1)]
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(users) as pool:
+                times = [t for batch in pool.map(user, range(users)) for t in batch]
+            elapsed = time.perf_counter() - started
+            results[f"users_{users}"] = {"answers_per_s": len(times) / elapsed,
+                                         "p95_ms": 1000 * percentile(times, 0.95),
+                                         "p50_ms": 1000 * statistics.median(times)}
+        status = Path(f"/proc/{pid}/status").read_text()
+        results["server_peak_rss_mb"] = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) / 1024
+    results["target_peak_rss_mb"] = 600
+    return results
+
+
+def scaling(index_dir: Path) -> dict:
+    """Search cost as the corpus grows: real vectors for 1k sentences, reused with noise beyond."""
+    import faiss
+    import numpy as np
+
+    from qa.embedder import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder()
+    base_texts = []
+    source = REPO.parent / "shared" / "eval" / "squad2-tune" / "corpus"
+    from qa.chunker import chunk_documents
+    from qa.loader import load_corpus
+    chunks = [c for c in chunk_documents(list(load_corpus(source).documents.values())) if c.kind == "sentence"]
+    base_texts = [c.context for c in chunks[:1000]]
+    started = time.perf_counter()
+    base = embedder.encode(base_texts)
+    per_sentence = (time.perf_counter() - started) / len(base_texts)
+    rng = np.random.default_rng(0)
+    query = embedder.encode(["When were the Normans in Normandy?"])
+    rows = {}
+    for size in (1_000, 10_000, 100_000):
+        vectors = np.vstack([base] * (size // len(base)))
+        vectors = vectors + rng.normal(0, 0.02, vectors.shape).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        started = time.perf_counter()
+        flat = faiss.IndexFlatIP(vectors.shape[1])
+        flat.add(vectors)
+        add_s = time.perf_counter() - started
+        path = index_dir / f"scale-{size}.faiss"
+        faiss.write_index(flat, str(path))
+        search = timed(lambda: flat.search(query, min(size, 4096)), 20)
+        rows[str(size)] = {"embed_s_estimated": per_sentence * size * 2, "index_add_s": add_s,
+                           "index_mb": path.stat().st_size / 2**20,
+                           "search_p50_ms": 1000 * statistics.median(search)}
+    rows["note"] = ("embed_s_estimated = measured seconds per sentence x sentences x 2 (sentences and "
+                    "passages); vectors beyond 1k are the 1k real ones repeated with noise")
+    return rows
+
+
+def markdown(report: dict) -> str:
+    lines = ["# qa benchmark", "", f"Machine: {os.cpu_count()} cores. All floors measured in the same run.", ""]
+    w = report["warm_answer"]
+    lines += ["| figure | value | floor | ratio | target |", "| --- | --- | --- | --- | --- |",
+              f"| warm answer p50 | {w['answer_p50_ms']:.1f} ms | encode {w['encode_p50_ms']:.1f} ms | {w['ratio_p50']:.2f} | ≤ 1.5 |",
+              f"| warm answer p95 | {w['answer_p95_ms']:.1f} ms | encode {w['encode_p50_ms']:.1f} ms | {w['ratio_p95']:.2f} | |"]
+    c = report["cold_start"]
+    lines.append(f"| cold start to first answer | {c['first_answer_s']:.2f} s | imports {c['bare_imports_s']:.2f} s | {c['ratio']:.2f} | ≤ 1.3 |")
+    b = report["build"]
+    lines.append(f"| index build ({b['sentences']} sentences, {b['chunks']} chunks) | {b['sentences_per_s']:.0f} sentences/s | "
+                 f"bare encode {b['bare_sentences_per_s']:.0f}/s | {b['ratio']:.2f} (time) | |")
+    h = report["http"]
+    for users in (1, 5, 20):
+        u = h[f"users_{users}"]
+        lines.append(f"| HTTP, {users} users | {u['answers_per_s']:.1f} answers/s, p95 {u['p95_ms']:.0f} ms | "
+                     f"direct p50 {h['direct_p50_ms']:.1f} ms | {u['p50_ms'] / h['direct_p50_ms']:.1f} (p50) | |")
+    lines.append(f"| server peak RSS | {h['server_peak_rss_mb']:.0f} MB | | | ≤ 600 MB |")
+    lines += ["", "| sentences | embedding (est.) | index add | index size | search p50 |", "| --- | --- | --- | --- | --- |"]
+    for size, row in report["scaling"].items():
+        if size != "note":
+            lines.append(f"| {int(size):,} | {row['embed_s_estimated']:.0f} s | {row['index_add_s'] * 1000:.0f} ms | "
+                         f"{row['index_mb']:.1f} MB | {row['search_p50_ms']:.2f} ms |")
+    lines += ["", report["scaling"]["note"], ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(REPO / "bench-results"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    os.environ["QA_INDEX_DIR"] = str(scratch / "main")
+    from qa import QA
+
+    bot = QA.from_directory(REPO / "corpus")
+    report = {"warm_answer": warm_latency(bot), "cold_start": cold_start(scratch / "cold"),
+              "build": build_throughput(scratch), "http": http(scratch, bot), "scaling": scaling(scratch)}
+    (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (out / "report.md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
