@@ -5,7 +5,8 @@ version, so any change to one of them leads to a new index. It is written to a t
 and renamed into place, under a file lock, so readers only ever see whole indexes; on load the
 manifest's checksums are verified and a mismatch counts as no index. The BM25 side is rebuilt
 from the saved chunks on load (it takes milliseconds). What it leaves out: incremental
-updates (a changed corpus is indexed again in full) and approximate search.
+updates (a changed corpus is indexed again in full). Dense search is exact below
+APPROXIMATE_FROM chunks and HNSW above.
 """
 
 from __future__ import annotations
@@ -105,6 +106,23 @@ class LexicalIndex:
         return term in self._bm25.vocab_dict
 
 
+APPROXIMATE_FROM = int(os.environ.get("QA_APPROXIMATE_FROM", "50000"))
+"""Chunk count from which dense search is approximate (HNSW): below it exact search costs under
+10 ms a question on 2 cores; bench/last-report.md has the measured curve."""
+HNSW_LINKS = 32
+HNSW_SEARCH_BREADTH = 256
+
+
+def vector_index(dimension: int, size: int) -> faiss.Index:
+    """Exact inner-product search for small corpora, HNSW (inner product) for large ones."""
+    if size < APPROXIMATE_FROM:
+        return faiss.IndexFlatIP(dimension)
+    index = faiss.IndexHNSWFlat(dimension, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = 80
+    index.hnsw.efSearch = HNSW_SEARCH_BREADTH
+    return index
+
+
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Levenshtein distance with adjacent swaps counted as one edit; stops early past `limit`."""
     previous2: list[int] = []
@@ -145,7 +163,7 @@ class CorpusIndex:
                 progress(done, total)
 
         embeddings = embedder.encode([chunk.context for chunk in chunks], progress=advance)
-        vectors = faiss.IndexFlatIP(embedder.dimension)
+        vectors = vector_index(embedder.dimension, len(embeddings))
         if len(embeddings):
             vectors.add(np.ascontiguousarray(embeddings, dtype=np.float32))
         key = corpus_key(documents, embedder.fingerprint)
@@ -189,6 +207,8 @@ class CorpusIndex:
             with (folder / CHUNKS_FILE).open(encoding="utf-8") as handle:
                 chunks = [Chunk.from_json(json.loads(line)) for line in handle]
             vectors = faiss.read_index(str(folder / VECTORS_FILE))
+            if isinstance(vectors, faiss.IndexHNSWFlat):
+                vectors.hnsw.efSearch = HNSW_SEARCH_BREADTH
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             return None
         if len(chunks) != manifest["chunks"] or vectors.ntotal != len(chunks):

@@ -4,15 +4,16 @@ Two steps. First every sentence gets six signals, each in [0, 1]: the cosine of 
 context, of the best passage around it and of the best chunk of its document, and the same
 three from BM25 (divided by the query's best BM25 score); a fixed blend of them picks the
 `CANDIDATES` most promising sentences. Then the learned ranker (`qa/ranker.py`) orders those.
-Dense search is exact (FAISS flat inner product) over the top `DENSE_DEPTH` chunks; chunks
-beyond that depth get the depth's lowest cosine. What it leaves out: query expansion and
-approximate search.
+Dense search covers the top `DENSE_DEPTH` chunks (exact) or `APPROXIMATE_DEPTH` (HNSW, large
+corpora); chunks beyond that depth get the depth's lowest cosine. What it leaves out: query
+expansion.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import faiss
 import numpy as np
 
 from qa.chunker import names_in
@@ -24,6 +25,8 @@ from qa.ranker import FEATURES, candidate_features, load_ranker, relative
 from qa.text import terms
 
 DENSE_DEPTH = 4096
+APPROXIMATE_DEPTH = 256
+"""With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
 CANDIDATES = 40
 SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
            "sentence_lexical", "passage_lexical", "document_lexical")
@@ -124,7 +127,8 @@ class Retriever:
     def signals(self, question: str) -> Signals:
         chunk_count = len(self.index.chunks)
         query = self.embedder.encode([question])
-        depth = min(chunk_count, DENSE_DEPTH)
+        exact = isinstance(self.index.vectors, faiss.IndexFlat)
+        depth = min(chunk_count, DENSE_DEPTH if exact else APPROXIMATE_DEPTH)
         cosines, ids = self.index.vectors.search(np.ascontiguousarray(query, dtype=np.float32), depth)
         found = ids[0] >= 0
         dense = np.full(chunk_count, float(cosines[0][found].min()) if found.any() else 0.0, dtype=np.float32)

@@ -77,3 +77,19 @@ def test_unwritable_cache_path_builds_in_memory_with_a_warning(news_corpus, tmp_
     loaded = load_or_build(documents, fake_embedder, root=blocker / "indexes")
     assert loaded.built and loaded.index.chunks
     assert loaded.warning and "QA_INDEX_DIR" in loaded.warning
+
+
+def test_large_corpora_get_an_approximate_index_that_answers_alike(news_corpus, tmp_path, fake_embedder, monkeypatch):
+    import faiss
+
+    import qa.index
+
+    exact = QA.from_directory(news_corpus, index_dir=tmp_path / "exact", embedder=fake_embedder)
+    monkeypatch.setattr(qa.index, "APPROXIMATE_FROM", 1)
+    approximate = QA.from_directory(news_corpus, index_dir=tmp_path / "hnsw", embedder=fake_embedder)
+    reloaded = QA.from_directory(news_corpus, index_dir=tmp_path / "hnsw", embedder=fake_embedder)
+    assert isinstance(exact.index.vectors, faiss.IndexFlatIP)
+    assert isinstance(approximate.index.vectors, faiss.IndexHNSWFlat)
+    assert isinstance(reloaded.index.vectors, faiss.IndexHNSWFlat) and not reloaded.built
+    for question in ("How much did the bridge cost?", "Who is the mayor?", "When will the ferry stop?"):
+        assert reloaded.answer(question).quotes[0].text == exact.answer(question).quotes[0].text
