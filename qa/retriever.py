@@ -104,9 +104,13 @@ class SentenceTable:
         self.document_of_chunk = np.array([numbers.setdefault(c.doc_id, len(numbers)) for c in chunks],
                                           dtype=np.int64)
         self.document_count = len(numbers)
+        ordered = len(chunks) == 0 or bool(np.all(np.diff(self.document_of_chunk) >= 0))
+        self.document_starts = (np.flatnonzero(np.diff(self.document_of_chunk, prepend=-1)) if ordered else None)
         self.document_of_row = self.document_of_chunk[self.chunk_ids]
 
     def per_document_max(self, chunk_scores: np.ndarray) -> np.ndarray:
+        if self.document_starts is not None:  # each document's chunks are contiguous: one pass
+            return np.maximum.reduceat(chunk_scores, self.document_starts)
         best = np.full(self.document_count, -np.inf, dtype=np.float32)
         np.maximum.at(best, self.document_of_chunk, chunk_scores)
         return best
