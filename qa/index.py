@@ -111,7 +111,7 @@ APPROXIMATE_FROM = int(os.environ.get("QA_APPROXIMATE_FROM", "10000"))
 (bench/last-report.md): exact search over 19k chunks adds ~10 ms an answer, HNSW over 200k adds
 well under 1 ms with the same top 10; on SQuAD-tune, HNSW and exact give the same hit@1."""
 HNSW_LINKS = 32
-HNSW_SEARCH_BREADTH = 256
+HNSW_SEARCH_BREADTH = 1024
 
 
 def vector_index(dimension: int, size: int) -> faiss.Index:

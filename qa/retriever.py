@@ -25,7 +25,7 @@ from qa.ranker import FEATURES, candidate_features, load_ranker, relative
 from qa.text import terms
 
 DENSE_DEPTH = 4096
-APPROXIMATE_DEPTH = 256
+APPROXIMATE_DEPTH = 1024
 """With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
 CANDIDATES = 40
 SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
