@@ -102,9 +102,6 @@ class LexicalIndex:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
-    def knows(self, term: str) -> bool:
-        return term in self._bm25.vocab_dict
-
 
 APPROXIMATE_FROM = int(os.environ.get("QA_APPROXIMATE_FROM", "10000"))
 """Chunk count from which dense search is approximate (HNSW). Measured on 2 cores
