@@ -12,6 +12,7 @@ What it leaves out: reading the sentence with a cross-encoder or a reader model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,28 +57,42 @@ def coverage(query_terms: list[str], sentence_terms: set[str], idf) -> float:
     return sum(idf(term) for term in wanted if term in sentence_terms) / total if total else 0.0
 
 
-def holds_metadata(question: str, sentence: Chunk, document: Document) -> bool:
+@dataclass(frozen=True)
+class Asked:
+    """What one question asks, read once and shared by all of its candidates."""
+
+    text: str
+    terms: list[str]
+    kind: AnswerType
+    metadata: tuple[str, ...]
+
+    @classmethod
+    def of(cls, question: str, query_terms: list[str]) -> Asked:
+        return cls(question, query_terms, question_type(question), metadata_asked(question))
+
+
+def holds_metadata(asked: Asked, sentence: Chunk, document: Document) -> bool:
     """Does the sentence state the author, date or outlet that the question asks about?"""
     text = sentence.text.lower()
-    values = (getattr(document, field) for field in metadata_asked(question))
+    values = (getattr(document, field) for field in asked.metadata)
     return any(value and value.lower() in text for value in values)
 
 
-def candidate_features(question: str, query_terms: list[str], sentence: Chunk, document: Document,
+def candidate_features(asked: Asked, sentence: Chunk, document: Document,
                        signals: dict[str, float], idf) -> list[float]:
     """The FEATURES vector of one candidate; `signals` holds the six retrieval scores."""
-    kind = question_type(question)
-    found = kind is not AnswerType.NONE and holds(kind, sentence.text, question)
+    kind = asked.kind
+    found = kind is not AnswerType.NONE and holds(kind, sentence.text, asked.text)
     return [
         signals["sentence_dense"], signals["passage_dense"], signals["document_dense"],
         signals["sentence_lexical"], signals["passage_lexical"], signals["document_lexical"],
-        coverage(query_terms, set(terms(sentence.context)), idf),
-        coverage(query_terms, set(terms(sentence.text)), idf),
+        coverage(asked.terms, set(terms(sentence.context)), idf),
+        coverage(asked.terms, set(terms(sentence.text)), idf),
         float(found),
         float(kind is not AnswerType.NONE and not found),
         float(sentence.text.strip() == document.title.strip()),
         1.0 / (1.0 + sentence.first_sentence),
         min(len(sentence.text), 400) / 400,
-        min(new_names(sentence.text, question), 3) / 3,
-        float(holds_metadata(question, sentence, document)),
+        min(new_names(sentence.text, asked.text), 3) / 3,
+        float(holds_metadata(asked, sentence, document)),
     ]

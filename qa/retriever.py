@@ -21,7 +21,7 @@ from qa.embedder import Embedder
 from qa.index import CorpusIndex
 from qa.records import Document
 from qa.linear import LinearModel
-from qa.ranker import FEATURES, candidate_features, load_ranker, relative
+from qa.ranker import FEATURES, Asked, candidate_features, load_ranker, relative
 from qa.text import terms
 
 DENSE_DEPTH = 4096
@@ -172,11 +172,12 @@ class Retriever:
             blended = blended + signals.values["document_dense"] + signals.values["document_lexical"]
         count = min(CANDIDATES, len(blended))
         rows = np.argsort(-blended, kind="stable")[:count]
+        asked = Asked.of(question, signals.query_terms)
+        sentences = [self._sentence(row) for row in rows]
         features = np.array([
-            candidate_features(question, signals.query_terms, self._sentence(row),
-                               self.documents[self._sentence(row).doc_id], signals.at(row),
+            candidate_features(asked, sentence, self.documents[sentence.doc_id], signals.at(row),
                                self.index.lexical.idf)
-            for row in rows
+            for row, sentence in zip(rows, sentences)
         ], dtype=np.float64).reshape(len(rows), -1)
         return Candidates(rows=rows, features=features, signals=signals)
 
