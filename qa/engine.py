@@ -99,17 +99,18 @@ class QA:
         cleaned = clean_question(question)
         context = conversation_context(cleaned.text, history)
         hits, signals = self.retriever.run(cleaned.text, top_k=top_k * 4, context=context)
+        notes = [*cleaned.notes, *([f"Searched as “{signals.respelled}”, in the documents' spelling."]
+                                   if signals.respelled != cleaned.text else [])]
         quotes = self._quotes(hits, top_k, cleaned.text)
         if not quotes:
-            return Answer(question=cleaned.text, answered=False, notes=list(cleaned.notes),
-                          text=render.no_answer(None, None))
+            return Answer(question=cleaned.text, answered=False, notes=notes, text=render.no_answer(None, None))
         best = quotes[0]
         score = confidence(self.confidence_model, Evidence(hits[0].features))
         answered = score >= THRESHOLD
         document = self.documents[best.source]
         text = render.answer(best, document) if answered else render.no_answer(best, document)
         return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
-                      confidence=round(score, 4), notes=list(cleaned.notes))
+                      confidence=round(score, 4), notes=notes)
 
     def _quotes(self, hits: list[Hit], top_k: int, question: str = "") -> list[Quote]:
         """Distinct quotes, best first: a sentence already inside a quote is skipped, and the

@@ -15,6 +15,7 @@ import hashlib
 import math
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -32,13 +33,15 @@ from qa.chunker import CHUNKER_VERSION, chunk_documents
 from qa.embedder import Embedder, file_sha256
 from qa.errors import IndexStoreError
 from qa.records import Chunk, Document
-from qa.text import terms
+from qa.text import STOPWORDS, WORD, dictionary_stems, stem, terms
 
 INDEX_FORMAT = "2"
 MANIFEST = "manifest.json"
 CHUNKS_FILE = "chunks.jsonl"
 VECTORS_FILE = "vectors.faiss"
 LOCK_TIMEOUT_SECONDS = 600
+SPELLING_SAMPLE = 20
+"""Chunks read to find how the corpus spells a corrected term."""
 
 
 def default_index_root() -> Path:
@@ -72,14 +75,16 @@ class LexicalIndex:
             if term.isalpha():
                 self._by_initial.setdefault(term[0], []).append(term)
         self._corrections: dict[str, str] = {}
+        self._contexts = contexts
 
     def correct(self, term: str) -> str:
         """A term the corpus lacks, replaced by the most frequent known term within a typo's reach.
 
-        Reach: one edit for terms of 4-6 letters, two for longer ones; same first letter. Numbers
-        and short terms are left alone.
+        Reach: one edit for terms of 4-6 letters, two for longer ones; same first letter. Numbers,
+        short terms and English words the model knows ("chairs", which the corpus may lack) are
+        left alone.
         """
-        if term in self._idf or len(term) < 4 or not term.isalpha():
+        if term in self._idf or len(term) < 4 or not term.isalpha() or term in dictionary_stems():
             return term
         if term not in self._corrections:
             reach = 1 if len(term) <= 6 else 2
@@ -91,10 +96,33 @@ class LexicalIndex:
             self._corrections[term] = best
         return self._corrections[term]
 
+    def respell(self, text: str) -> str:
+        """`text` with each word the corpus lacks replaced by the corpus's spelling of its
+        correction ("sattelites" by "satellites"), for searches that read words, not terms."""
+
+        def replacement(match: re.Match[str]) -> str:
+            word = match.group(0)
+            term = stem(word.lower())
+            if word.lower() in STOPWORDS or term in self._idf or (known := self.correct(term)) == term:
+                return word
+            spelling = self._spelling(known, word) or word
+            if word.islower():
+                return spelling.lower()
+            return spelling[0].upper() + spelling[1:] if word[0].isupper() else spelling
+
+        return WORD.sub(replacement, text)
+
+    def _spelling(self, term: str, typed: str) -> str | None:
+        """The corpus's spelling of `term` closest to the `typed` word."""
+        holders = np.flatnonzero(self.scores([term]))[:SPELLING_SAMPLE]
+        spellings = {word for holder in holders for word in WORD.findall(self._contexts[int(holder)])
+                     if stem(word.lower()) == term}
+        return min(sorted(spellings), key=lambda word: edit_distance(typed.lower(), word.lower(), len(typed)),
+                   default=None)
+
     def idf(self, term: str) -> float:
         """Inverse chunk frequency; a term the corpus lacks counts as the rarest."""
         return self._idf.get(term, self._unseen_idf)
-
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
         known = [term for term in query_terms if term in self._bm25.vocab_dict]

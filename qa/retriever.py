@@ -11,7 +11,7 @@ expansion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import faiss
 import numpy as np
@@ -49,6 +49,8 @@ class Signals:
     values: dict[str, np.ndarray]
     query_terms: list[str]
     """The question's terms, typos corrected to terms the corpus has."""
+    respelled: str
+    """The question as searched densely: typos replaced by the corpus's spelling."""
 
     def blended(self, blend: Blend) -> np.ndarray:
         return sum(getattr(blend, name) * self.values[name] for name in
@@ -77,8 +79,7 @@ class Candidates:
 
 
 def _mean(first: Signals, second: Signals) -> Signals:
-    return Signals(values={name: (first.values[name] + second.values[name]) / 2 for name in first.values},
-                   query_terms=first.query_terms)
+    return replace(first, values={name: (first.values[name] + second.values[name]) / 2 for name in first.values})
 
 
 class SentenceTable:
@@ -130,7 +131,8 @@ class Retriever:
 
     def signals(self, question: str) -> Signals:
         chunk_count = len(self.index.chunks)
-        query = self.embedder.encode([question])
+        respelled = self.index.lexical.respell(question)
+        query = self.embedder.encode([respelled])
         exact = isinstance(self.index.vectors, faiss.IndexFlat)
         depth = min(chunk_count, DENSE_DEPTH if exact else APPROXIMATE_DEPTH)
         cosines, ids = self.index.vectors.search(np.ascontiguousarray(query, dtype=np.float32), depth)
@@ -152,7 +154,7 @@ class Retriever:
             "passage_lexical": lexical[table.passages_of].max(axis=1),
             "document_lexical": table.per_document_max(lexical)[table.document_of_row],
         }
-        return Signals(values=values, query_terms=query_terms)
+        return Signals(values=values, query_terms=query_terms, respelled=respelled)
 
     def candidates(self, question: str, *, context: str | None = None) -> Candidates:
         """The first step's best sentences with their ranker features.
@@ -186,7 +188,7 @@ class Retriever:
         values = dict(own.values)
         for name in ("document_dense", "document_lexical"):
             values[name] = conversation.values[name]
-        return Signals(values=values, query_terms=own.query_terms)
+        return replace(own, values=values)
 
     def _sentence(self, row: int):
         return self.index.chunks[int(self.table.chunk_ids[row])]

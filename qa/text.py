@@ -25,7 +25,7 @@ STOPWORDS = frozenset(
     """.split()
 )
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+WORD = re.compile(r"\w+", re.UNICODE)
 _stemmer = Stemmer.Stemmer("english")
 
 
@@ -36,9 +36,19 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lowercased word tokens, stop words included."""
-    return _WORD.findall(text.lower())
+    return WORD.findall(text.lower())
 
 
 def terms(text: str) -> list[str]:
     """Stemmed content terms: the tokens the lexical index and term overlap work on."""
     return [stem(word) for word in words(text) if word not in STOPWORDS and word != "_"]
+
+
+@lru_cache(maxsize=1)
+def dictionary_stems() -> frozenset[str]:
+    """Stems of the words the embedding model's vocabulary holds whole: English words spelled
+    right, whether or not a corpus has them."""
+    from qa.embedder import model_path
+
+    vocabulary = (model_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(stem(word) for word in vocabulary if len(word) >= 4 and word.isascii() and word.isalpha())

@@ -137,3 +137,10 @@ def test_copies_of_a_story_give_one_quote_that_names_every_copy(tmp_path, index_
     assert {top.source, *top.also_in} == {"a.txt", "b.txt"}
     assert [q.text.split() for q in reply.quotes].count(top.text.split()) == 1
     assert "also in" in reply.text
+
+
+def test_misspelt_question_is_answered_with_a_note_on_how_it_was_read(fake_bot):
+    reply = fake_bot.answer("How much did the bridje cost?")
+    assert reply.quotes[0].text == "The bridge cost £4.2m and took two years to build."
+    assert reply.notes == ["Searched as “How much did the bridge cost?”, in the documents' spelling."]
+    assert not fake_bot.answer("How much did the bridge cost?").notes

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.index import CHUNKS_FILE, MANIFEST, VECTORS_FILE, CorpusIndex, corpus_key, load_or_build
+from qa.index import CHUNKS_FILE, MANIFEST, VECTORS_FILE, CorpusIndex, LexicalIndex, corpus_key, load_or_build
 from qa.loader import load_corpus
 
 
@@ -93,3 +93,15 @@ def test_large_corpora_get_an_approximate_index_that_answers_alike(news_corpus, 
     assert isinstance(reloaded.index.vectors, faiss.IndexHNSWFlat) and not reloaded.built
     for question in ("How much did the bridge cost?", "Who is the mayor?", "When will the ferry stop?"):
         assert reloaded.answer(question).quotes[0].text == exact.answer(question).quotes[0].text
+
+
+def test_misspelt_words_are_respelt_as_the_corpus_writes_them():
+    lexical = LexicalIndex(["Traders welcomed the footbridge.", "The footbridge opened on Monday."])
+    assert lexical.respell("When did the footbrige open?") == "When did the footbridge open?"
+    assert lexical.respell("Wellcomed by Traderz") == "Welcomed by Traders"
+
+
+def test_english_words_the_corpus_lacks_are_not_respelt():
+    lexical = LexicalIndex(["The chain of shops opened."])
+    assert lexical.correct("chair") == "chair"
+    assert lexical.respell("Who chairs the shops?") == "Who chairs the shops?"
