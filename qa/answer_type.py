@@ -21,6 +21,8 @@ class AnswerType(Enum):
     NUMBER = "number"
     PERSON = "person"
     PLACE = "place"
+    NAMES = "names"
+    """Several named things: "Name the satellites", "What are the names of the winners?"."""
 
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -47,8 +49,25 @@ _HAS_NUMBER = re.compile(r"[0-9]|[£$€¥%]|\b(one|two|three|four|five|six|seve
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'’]+(?:\s+[A-Z][a-z'’]+)*")
 
 
+_NAMING = re.compile(r"^\W*(?:name|list)\s+(?:the\s+|all\s+|some\s+)?(?P<named>.+)|\bnames of (?:the\s+)?(?P<of>.+)")
+_PHRASE_END = re.compile(r"\s(?:of|that|which|who|whose|in|on|at|for|from|with|by|to|does|do|did|is|are|was|were|"
+                         r"has|have|had|can|will|would)\s|[^\w\s'’-]")
+
+
+def _asks_for_several(lowered: str) -> bool:
+    """Does a naming question ("name the …", "the names of …") ask for a plural noun?"""
+    match = _NAMING.search(lowered)
+    if not match:
+        return False
+    phrase = next(group for group in match.groups() if group)
+    head = _PHRASE_END.split(f" {phrase} ", maxsplit=1)[0].split()
+    return bool(head) and head[-1].endswith("s") and not head[-1].endswith(("ss", "us", "is"))
+
+
 def question_type(question: str) -> AnswerType:
     lowered = question.lower()
+    if _asks_for_several(lowered):
+        return AnswerType.NAMES
     for kind, pattern in _QUESTION_TYPES:
         if pattern.search(lowered):
             return kind
@@ -70,6 +89,8 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
         return bool(_HAS_NUMBER.search(sentence))
     if kind in (AnswerType.PERSON, AnswerType.PLACE):
         return new_names(sentence, question) > 0
+    if kind is AnswerType.NAMES:
+        return new_names(sentence, question) > 1
     return False
 
 
@@ -106,10 +127,24 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     The first date, figure or name the question does not already mention; None when the kind
     is unknown or nothing fits. Offsets are into `text`, so `text[start:end]` is the span.
     """
-    pattern = {AnswerType.DATE: _DATE_SPAN, AnswerType.NUMBER: _NUMBER_SPAN,
-               AnswerType.PERSON: _NAME_SPAN, AnswerType.PLACE: _NAME_SPAN}.get(kind)
+    pattern = {AnswerType.DATE: _DATE_SPAN, AnswerType.NUMBER: _NUMBER_SPAN, AnswerType.PERSON: _NAME_SPAN,
+               AnswerType.PLACE: _NAME_SPAN, AnswerType.NAMES: _NAME_SPAN}.get(kind)
     if pattern is None:
         return None
+    first = _first_span(pattern, kind, text, question)
+    if first is None or kind is not AnswerType.NAMES:
+        return first
+    start, end = first
+    while (following := _LIST_NEXT.match(text, end)) is not None:
+        end = following.end()
+    return start, end
+
+
+_LIST_NEXT = re.compile(r"(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[A-Z][\w'’\-]*(?:\s+[A-Z][\w'’\-]*)*")
+"""The next name of an enumeration: ", B", " and B", ", and B"."""
+
+
+def _first_span(pattern: re.Pattern[str], kind: AnswerType, text: str, question: str) -> tuple[int, int] | None:
     asked = question.lower()
     for match in pattern.finditer(text):
         found = match.group(0).strip()

@@ -39,14 +39,12 @@ def test_every_quote_is_exact_text_of_its_document(bot):
 
 
 def test_dev_questions_meet_the_targets(bot):
-    """Issue 3 asks for hit@1 >= 19 and at most 1 false abstention; the engine reaches 18 and 2
-    (see the issue note: abstaining on general off-topic questions costs two near-topic ones),
-    held here so they cannot slip further while the gap is worked on."""
+    """Issue 3's targets: hit@1 >= 19/20, hit@3 20/20, >= 4/5 abstentions, <= 1 false abstention."""
     figures = evaluate(bot, read_cases(DEV_QUESTIONS)).summary()
-    assert figures["hit@1"] >= 18, figures
+    assert figures["hit@1"] >= 19, figures
     assert figures["hit@3"] == 20, figures
     assert figures["abstained"] >= 4, figures
-    assert figures["false_abstentions"] <= 2, figures
+    assert figures["false_abstentions"] <= 1, figures
 
 
 def test_follow_up_conversations_on_the_article(bot):

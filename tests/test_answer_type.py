@@ -1,0 +1,50 @@
+"""What kind of answer a question asks for, whether a sentence holds one, and where it sits."""
+
+import pytest
+
+from qa.answer_type import AnswerType, answer_span, holds, question_type
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("When did the bridge open?", AnswerType.DATE),
+    ("In what year was the firm founded?", AnswerType.DATE),
+    ("How much did the bridge cost?", AnswerType.NUMBER),
+    ("How many people work there?", AnswerType.NUMBER),
+    ("Who opened the bridge?", AnswerType.PERSON),
+    ("Name the chairman of the board.", AnswerType.PERSON),
+    ("Where is the museum?", AnswerType.PLACE),
+    ("Name the bands on the bill.", AnswerType.NAMES),
+    ("List all members of the group", AnswerType.NAMES),
+    ("What are the names of the winners?", AnswerType.NAMES),
+    ("What did the council sign?", AnswerType.NONE),
+])
+def test_question_types(question, kind):
+    assert question_type(question) is kind
+
+
+def test_several_names_need_more_than_one_new_name():
+    question = "Name the bands on the bill."
+    assert holds(AnswerType.NAMES, "The bill has Blur, Oasis and Pulp.", question)
+    assert not holds(AnswerType.NAMES, "The bill was drawn up in London.", question)
+    assert holds(AnswerType.PERSON, "The bill was drawn up in London.", "Who drew up the bill?")
+
+
+@pytest.mark.parametrize("kind, text, question, expected", [
+    (AnswerType.NAMES, "The line-up has Blur, Oasis and Pulp, with tickets from Monday.", "Name the bands.",
+     "Blur, Oasis and Pulp"),
+    (AnswerType.NAMES, "It runs Alpha-1, Alpha-2, and Beta satellites.", "Name the satellites.",
+     "Alpha-1, Alpha-2, and Beta"),
+    (AnswerType.PERSON, "The bridge was opened by the mayor, Jane Porter, on Monday.", "Who opened the bridge?",
+     "Jane Porter"),
+    (AnswerType.DATE, "Founded in 2010, it now has 40 staff.", "When was it founded?", "2010"),
+    (AnswerType.NUMBER, "The bridge cost £4.2m to build.", "How much did the bridge cost?", "£4.2m"),
+])
+def test_answer_span_is_the_asked_for_stretch_of_the_text(kind, text, question, expected):
+    start, end = answer_span(kind, text, question)
+    assert text[start:end] == expected
+
+
+def test_names_the_question_already_gives_are_not_the_answer():
+    text = "Jane Porter said Tom Reed would run the ferry."
+    start, end = answer_span(AnswerType.PERSON, text, "Who did Jane Porter say would run the ferry?")
+    assert text[start:end] == "Tom Reed"
