@@ -98,15 +98,20 @@ _METADATA_QUESTIONS = {
     "author": re.compile(r"\b(author|wrote|written|writer|byline|journalist|reporter)\b"),
     "date": re.compile(r"\b(publication date|date of (the|this) (article|piece|story|report)|published|"
                        r"when was (this|the) (article|piece|story|report)|dated?)\b"),
-    "outlet": re.compile(r"\b(reported|reports|outlet|publication|newspaper|news (agency|site|source)|"
+    "outlet": re.compile(r"\b(reported|reports|outlet|publication(?! date)|newspaper|news (agency|site|source)|"
                          r"which (site|paper|agency|outlet))\b"),
 }
+
+
+_AUTHOR_OF_A_WORK = re.compile(r"\b(?:author|writer|wrote|reporter|journalist)\s+(?:of\s+|for\s+)?[A-Z0-9]")
+"""'The author of Harry Potter', 'Who wrote Hamlet?': an author, not this document's."""
 
 
 def metadata_asked(question: str) -> tuple[str, ...]:
     """Which document metadata fields (author, date, outlet) a question asks about, if any."""
     lowered = question.lower()
-    return tuple(field for field, pattern in _METADATA_QUESTIONS.items() if pattern.search(lowered))
+    asked = tuple(field for field, pattern in _METADATA_QUESTIONS.items() if pattern.search(lowered))
+    return tuple(field for field in asked if field != "author" or not _AUTHOR_OF_A_WORK.search(question))
 
 
 _DATE_SPAN = re.compile(

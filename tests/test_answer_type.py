@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.answer_type import AnswerType, answer_span, holds, question_type
+from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, question_type
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -48,3 +48,16 @@ def test_names_the_question_already_gives_are_not_the_answer():
     text = "Jane Porter said Tom Reed would run the ferry."
     start, end = answer_span(AnswerType.PERSON, text, "Who did Jane Porter say would run the ferry?")
     assert text[start:end] == "Tom Reed"
+
+
+@pytest.mark.parametrize("question, fields", [
+    ("Who is the author of this piece?", ("author",)),
+    ("Who wrote the article?", ("author",)),
+    ("What is the publication date?", ("date",)),
+    ("Who reported the news first?", ("outlet",)),
+    ("Who is the author of Harry Potter?", ()),
+    ("Who wrote Hamlet?", ()),
+    ("Who opened the bridge?", ()),
+])
+def test_questions_about_the_document_itself(question, fields):
+    assert metadata_asked(question) == fields
