@@ -56,7 +56,7 @@ def format_answer(reply) -> str:
     if reply.answered:
         lines.append(f"Answer (confidence {reply.confidence:.2f}):")
     else:
-        lines.append("The documents don't say." + (" Closest passage, which may be related:" if reply.quotes else ""))
+        lines.append("The documents don't say. Closest passage, which may be related:" if reply.quotes else reply.text)
     for rank, quote in enumerate(reply.quotes if reply.answered else reply.quotes[:1], 1):
         if rank == 2:
             lines.append("Other passages:")

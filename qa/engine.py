@@ -24,7 +24,7 @@ from qa.errors import QuestionError
 from qa.followup import conversation_context
 from qa.index import CorpusIndex, load_or_build
 from qa.loader import load_corpus
-from qa.question import clean_question
+from qa.question import CANNOT_QUOTE, clean_question
 from qa.records import Answer, Chunk, Document, Quote
 from qa.retriever import Hit, Retriever
 
@@ -97,6 +97,9 @@ class QA:
         if top_k < 1:
             raise QuestionError("top_k must be at least 1.")
         cleaned = clean_question(question)
+        if not cleaned.for_quoting:
+            return Answer(question=cleaned.text, answered=False, text=CANNOT_QUOTE, confidence=0.0,
+                          notes=list(cleaned.notes))
         context = conversation_context(cleaned.text, history)
         hits, signals = self.retriever.run(cleaned.text, top_k=top_k * 4, context=context)
         notes = [*cleaned.notes, *([f"Searched as “{signals.respelled}”, in the documents' spelling."]

@@ -2,7 +2,10 @@
 
 Control characters become spaces, runs of white space shrink to one, and an over-long question
 is cut at a word boundary (with a note saying so). A question with no letters or digits is
-refused with a `QuestionError`. What it leaves out: spelling correction and translation.
+refused with a `QuestionError`. Requests that quoting cannot serve (write a poem, tell a joke,
+give advice, talk about the bot itself) are recognised so the engine can say so instead of
+quoting something vaguely alike. What it leaves out: spelling correction (see
+`LexicalIndex.respell`) and translation.
 """
 
 from __future__ import annotations
@@ -17,10 +20,30 @@ MAX_QUESTION_CHARS = 1000
 _SPACE = re.compile(r"\s+")
 
 
+_POLITE = re.compile(r"^(?:(?:please|hey|hi|ok|okay|so|now)\W+|(?:can|could|would|will) you\s+|i want you to\s+)+")
+_NOT_FOR_QUOTING = re.compile(
+    r"^(?:write|compose|draw|paint|create|generate|make up|invent|sing|rewrite|paraphrase|translate|summari[sz]e|"
+    r"draft|code|solve|calculate)(?![\w'-])|"
+    r"^(?:tell|give) me (?:a|an|some|another|\w+) (?:joke|story|poem|riddle|limerick|song|tips?|ideas?|advice|"
+    r"suggestions?|recipes?)\b|"
+    r"^(?:what|which|where|how|when) should i\b|"
+    r"\byour (?:favou?rite|name|opinion|view|age|feelings?)\b|^(?:who|what|how) are you\b|"
+    r"^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b")
+CANNOT_QUOTE = ("I only answer from the documents, by quoting them: I can't write, summarise, give advice or "
+                "talk about myself. Ask me something the documents may say.")
+
+
 @dataclass(frozen=True)
 class CleanQuestion:
     text: str
     notes: tuple[str, ...] = ()
+    for_quoting: bool = True
+    """False for requests that quoting cannot serve ("Write me a poem", "What's your favourite colour?")."""
+
+
+def for_quoting(text: str) -> bool:
+    lowered = _POLITE.sub("", text.lower().replace("’", "'").replace("what's", "what is"))
+    return not _NOT_FOR_QUOTING.search(lowered)
 
 
 def _printable(character: str) -> str:
@@ -43,4 +66,4 @@ def clean_question(raw: object) -> CleanQuestion:
         cut = text.rfind(" ", 0, MAX_QUESTION_CHARS)
         text = text[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS].rstrip()
         notes.append(f"The question was {len(raw):,} characters long; only its first {len(text):,} were used.")
-    return CleanQuestion(text=text, notes=tuple(notes))
+    return CleanQuestion(text=text, notes=tuple(notes), for_quoting=for_quoting(text))

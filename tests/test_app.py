@@ -5,6 +5,7 @@ import pytest
 
 from qa import QA
 from qa.app import build_demo, corpus_heading, example_questions, make_respond, normalize_history
+from qa.question import CANNOT_QUOTE
 
 
 @pytest.fixture
@@ -32,6 +33,11 @@ def test_abstention_shows_the_closest_passage_marked_as_such(respond):
     messages = respond("What is the boiling point of mercury in kelvin?", [])
     assert messages[0].content.startswith("The documents don't say.")
     assert messages[1].metadata["title"].startswith("Closest passage")
+
+
+def test_a_request_for_a_poem_gets_one_plain_message_without_sources(respond):
+    messages = respond("Write me a poem about the harbour.", [])
+    assert contents(messages) == [CANNOT_QUOTE]
 
 
 @pytest.mark.parametrize("history", [

@@ -2,7 +2,7 @@ import pytest
 
 from qa import QA, Answer, QuestionError
 from qa.confidence import THRESHOLD
-from qa.question import MAX_QUESTION_CHARS, clean_question
+from qa.question import CANNOT_QUOTE, MAX_QUESTION_CHARS, clean_question
 
 from conftest import MUSEUM, NEWS
 
@@ -144,3 +144,21 @@ def test_misspelt_question_is_answered_with_a_note_on_how_it_was_read(fake_bot):
     assert reply.quotes[0].text == "The bridge cost £4.2m and took two years to build."
     assert reply.notes == ["Searched as “How much did the bridge cost?”, in the documents' spelling."]
     assert not fake_bot.answer("How much did the bridge cost?").notes
+
+
+@pytest.mark.parametrize("request_text", [
+    "Write me a poem about the bridge.", "Tell me a joke.", "Please summarise the story.",
+    "What's your favourite colour?", "Give me three tips for better sleep.", "What should I cook for dinner?",
+])
+def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, request_text):
+    reply = fake_bot.answer(request_text)
+    assert not reply.answered and reply.quotes == [] and reply.confidence == 0.0
+    assert reply.text == CANNOT_QUOTE
+
+
+@pytest.mark.parametrize("question", [
+    "Who wrote the article?", "Tell me about the bridge.", "Give me the names of the traders.",
+    "Who should pay for the bridge?", "Write-offs: how much was lost?", "What did the mayor write?",
+])
+def test_questions_that_merely_look_like_requests_are_answered(question):
+    assert clean_question(question).for_quoting
