@@ -10,6 +10,7 @@ about the document itself (its author, date, outlet) are recognised separately.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import Enum
 
 from qa.text import STOPWORDS
@@ -23,12 +24,26 @@ class AnswerType(Enum):
     PLACE = "place"
     NAMES = "names"
     """Several named things: "Name the satellites", "What are the names of the winners?"."""
+    MONEY = "money"
+    COUNT = "count"
+    """"How many": a figure that is neither a year nor a sum of money."""
+    TIME = "time"
+    """A time of day: "What time does the concert start?"."""
+    PERCENT = "percent"
 
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
            "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _QUESTION_TYPES = [
+    (AnswerType.TIME, re.compile(r"\bwhat time\b")),
+    (AnswerType.PERCENT, re.compile(r"\b(what|by what) (percentage|percent|proportion|share|fraction)\b")),
+    (AnswerType.MONEY, re.compile(
+        r"\bhow much\b(?!.*\b(time|longer|land|space|weight|water|power|energy|area)\b)(?=.*\b(money|cash|pay|paid|cost|"
+        r"costs|worth|spend|spent|earn|earned|raise|raised|fetch|fine|fined|charge|donate|donated|give|given|receive|"
+        r"sell|sold|salary|budget|invest|invested|a (week|month|year|day|hour)|per (week|month|year|day|hour))\b)|"
+        r"\bwhat (?:(?:is|was|were|are|will be) )?(?:the |his |her |their |its )?(salary|price|fee|cost|fine|budget|wage)\b")),
+    (AnswerType.COUNT, re.compile(r"\bhow many\b")),
     (AnswerType.DATE, re.compile(
         r"\b(when|what (year|date|day|month|time|century|decade|period)|which (year|date|day|month|century|decade)|"
         r"how long ago|since when|in what (year|century|decade))\b")),
@@ -46,6 +61,15 @@ _HAS_DATE = re.compile(rf"\b(1[0-9]{{3}}|20[0-9]{{2}}|{_MONTHS}|{_DAYS}|yesterda
 _HAS_NUMBER = re.compile(r"[0-9]|[£$€¥%]|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                          r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|dozen|"
                          r"per ?cent)\b", re.IGNORECASE)
+_HAS_MONEY = re.compile(r"[£$€¥]|\b(pounds?|dollars?|euros?|pence|cents?|yen|rupees?|francs?|\d+(\.\d+)?(m|bn|p))\b",
+                        re.IGNORECASE)
+_YEAR = re.compile(r"\b(1[5-9]|20)[0-9]{2}s?\b")
+_HAS_COUNT = re.compile(r"(?<![£$€¥\d.,])\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                        r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozens?|hundreds|thousands|millions|"
+                        r"several)\b(?!\s*(%|per ?cent))", re.IGNORECASE)
+_HAS_TIME = re.compile(r"\b\d{1,2}([:.][0-5][0-9])?\s*(am|pm|a\.m\.|p\.m\.|gmt|bst)(?!\w)|\b\d{1,2}:[0-5][0-9]\b|"
+                       r"\b(noon|midday|midnight|o'clock)\b", re.IGNORECASE)
+_HAS_PERCENT = re.compile(r"%|\bper ?cent\b|\b(half|quarter|third|thirds|majority|minority)\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'’]+(?:\s+[A-Z][a-z'’]+)*")
 
 
@@ -91,7 +115,10 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
         return new_names(sentence, question) > 0
     if kind is AnswerType.NAMES:
         return new_names(sentence, question) > 1
-    return False
+    if kind is AnswerType.COUNT:
+        return bool(_HAS_COUNT.search(_YEAR.sub(" ", sentence)))
+    pattern = {AnswerType.MONEY: _HAS_MONEY, AnswerType.TIME: _HAS_TIME, AnswerType.PERCENT: _HAS_PERCENT}.get(kind)
+    return bool(pattern and pattern.search(sentence))
 
 
 _METADATA_QUESTIONS = {
@@ -132,11 +159,10 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     The first date, figure or name the question does not already mention; None when the kind
     is unknown or nothing fits. Offsets are into `text`, so `text[start:end]` is the span.
     """
-    pattern = {AnswerType.DATE: _DATE_SPAN, AnswerType.NUMBER: _NUMBER_SPAN, AnswerType.PERSON: _NAME_SPAN,
-               AnswerType.PLACE: _NAME_SPAN, AnswerType.NAMES: _NAME_SPAN}.get(kind)
-    if pattern is None:
+    if kind not in _SPANS:
         return None
-    first = _first_span(pattern, kind, text, question)
+    pattern, fits = _SPANS[kind]
+    first = _first_span(pattern, fits, kind, text, question)
     if first is None or kind is not AnswerType.NAMES:
         return first
     start, end = first
@@ -145,15 +171,33 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     return start, end
 
 
+def _anything(_: str) -> bool:
+    return True
+
+
+_SPANS: dict[AnswerType, tuple[re.Pattern[str], Callable[[str], bool]]] = {
+    AnswerType.DATE: (_DATE_SPAN, _anything),
+    AnswerType.NUMBER: (_NUMBER_SPAN, _anything),
+    AnswerType.MONEY: (_NUMBER_SPAN, lambda span: bool(_HAS_MONEY.search(span))),
+    AnswerType.COUNT: (_NUMBER_SPAN, lambda span: not _YEAR.fullmatch(span) and not _HAS_MONEY.search(span)),
+    AnswerType.PERCENT: (_NUMBER_SPAN, lambda span: bool(_HAS_PERCENT.search(span))),
+    AnswerType.TIME: (_HAS_TIME, _anything),
+    AnswerType.PERSON: (_NAME_SPAN, _anything),
+    AnswerType.PLACE: (_NAME_SPAN, _anything),
+    AnswerType.NAMES: (_NAME_SPAN, _anything),
+}
+"""Per kind: where spans may sit, and which of them are of that kind."""
+
 _LIST_NEXT = re.compile(r"(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[A-Z][\w'’\-]*(?:\s+[A-Z][\w'’\-]*)*")
 """The next name of an enumeration: ", B", " and B", ", and B"."""
 
 
-def _first_span(pattern: re.Pattern[str], kind: AnswerType, text: str, question: str) -> tuple[int, int] | None:
+def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
+                question: str) -> tuple[int, int] | None:
     asked = question.lower()
     for match in pattern.finditer(text):
         found = match.group(0).strip()
-        if not found or found.lower() in asked:
+        if not found or found.lower() in asked or not fits(found):
             continue
         start = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
         if pattern is _NAME_SPAN:

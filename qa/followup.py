@@ -2,16 +2,20 @@
 
 A question leans on the conversation when it refers back ("it", "he", "there", "that"),
 opens with "and" / "what about", or is too short to stand alone, and names nobody new. Its
-context is the user's turns back to the last one that stood alone. What it leaves out:
-resolving which earlier entity a pronoun means (the whole earlier question is carried), and
-the assistant's turns (their quotes come from the documents anyway).
+context is the user's turns back to the last one that stood alone, and the words the last
+answer quoted (they name the story the conversation is about). What it leaves out: resolving
+which earlier entity a pronoun means (the whole earlier question is carried), and the rest of
+the assistant's turns (source lines, notes).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from qa import render
 from qa.text import terms
 
 _REFERS_BACK = re.compile(
@@ -19,6 +23,8 @@ _REFERS_BACK = re.compile(
     r"the same|the former|the latter)\b", re.IGNORECASE)
 _CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|what else)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+")
+_QUOTED_LINE = re.compile(r"^>\s?(.*)$", re.MULTILINE)
+_ESCAPE = re.compile(r"\\(.)")
 SHORT = 3
 """Questions with at most this many content terms rarely stand alone."""
 
@@ -29,8 +35,18 @@ def leans_on_history(question: str) -> bool:
     return bool(_REFERS_BACK.search(question) or _CONTINUES.search(question) or len(terms(question)) <= SHORT)
 
 
-def conversation_context(question: str, history: Sequence[dict[str, str]] | None) -> str | None:
-    """The earlier user turns this question depends on, oldest first; None when it stands alone."""
+@dataclass(frozen=True)
+class Conversation:
+    """What a follow-up leans on."""
+
+    turns: str
+    """The earlier user turns it depends on, oldest first."""
+    last_quote: str
+    """The words the last answer quoted, which tie the conversation to one story ("" if none)."""
+
+
+def conversation_context(question: str, history: Sequence[dict[str, str]] | None) -> Conversation | None:
+    """What `question` leans on in `history`; None when it stands alone."""
     if not history or not leans_on_history(question):
         return None
     earlier = [m["content"] for m in history if m.get("role") == "user" and m.get("content", "").strip()]
@@ -39,4 +55,13 @@ def conversation_context(question: str, history: Sequence[dict[str, str]] | None
         carried.insert(0, turn)
         if not leans_on_history(turn):
             break
-    return " ".join(carried) or None
+    return Conversation(turns=" ".join(carried), last_quote=_last_quote(history)) if carried else None
+
+
+def _last_quote(history: Sequence[dict[str, str]]) -> str:
+    """The quoted lines of the last assistant reply, when it answered rather than abstained."""
+    replies = [m.get("content", "") for m in history if m.get("role") == "assistant"]
+    if not replies or replies[-1].startswith(render.NO_ANSWER):
+        return ""
+    quoted = " ".join(_QUOTED_LINE.findall(replies[-1]))
+    return html.unescape(_ESCAPE.sub(r"\1", quoted.replace("**", ""))).strip()

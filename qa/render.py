@@ -12,6 +12,7 @@ import re
 
 from qa.records import Document, Quote
 
+NO_ANSWER = "The documents don't say."
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
@@ -38,7 +39,7 @@ def answer(best: Quote, document: Document) -> str:
 
 
 def no_answer(closest: Quote | None, document: Document | None) -> str:
-    reply = "The documents don't say."
+    reply = NO_ANSWER
     if closest is None or document is None:
         return reply
     return "\n\n".join([

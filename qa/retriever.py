@@ -18,6 +18,7 @@ import numpy as np
 
 from qa.chunker import names_in
 from qa.embedder import Embedder
+from qa.followup import Conversation
 from qa.index import CorpusIndex
 from qa.records import Document
 from qa.linear import LinearModel
@@ -156,21 +157,22 @@ class Retriever:
         }
         return Signals(values=values, query_terms=query_terms, respelled=respelled)
 
-    def candidates(self, question: str, *, context: str | None = None) -> Candidates:
+    def candidates(self, question: str, *, context: Conversation | None = None) -> Candidates:
         """The first step's best sentences with their ranker features.
 
-        `context` (earlier turns a follow-up leans on) picks the documents: their scores come
-        from the context and the question together, and favour candidates there. Sentences are
-        scored half against the question alone, half against it plus the names the context
-        mentions (what "it" or "he" most likely stands for).
+        `context` (what a follow-up leans on) picks the documents: their scores come from the
+        earlier turns, the last answer's quote and the question together, and favour
+        candidates there. Sentences are scored half against the question alone, half against
+        it plus the names the earlier turns mention (what "it" or "he" most likely stands for).
         """
         signals = self.signals(question)
-        names = names_in(context) if context else ""
+        names = names_in(context.turns) if context else ""
         if names:
             signals = _mean(signals, self.signals(f"{question} {names}"))
         blended = signals.blended(self.blend)
         if context:
-            signals = self._with_documents_of(signals, self.signals(f"{context} {question}"))
+            story = " ".join(part for part in (context.turns, context.last_quote, question) if part)
+            signals = self._with_documents_of(signals, self.signals(story))
             blended = blended + signals.values["document_dense"] + signals.values["document_lexical"]
         count = min(CANDIDATES, len(blended))
         rows = np.argsort(-blended, kind="stable")[:count]
@@ -193,7 +195,7 @@ class Retriever:
     def _sentence(self, row: int):
         return self.index.chunks[int(self.table.chunk_ids[row])]
 
-    def run(self, question: str, *, top_k: int = 5, context: str | None = None) -> tuple[list[Hit], Signals]:
+    def run(self, question: str, *, top_k: int = 5, context: Conversation | None = None) -> tuple[list[Hit], Signals]:
         """The `top_k` best sentences, best first, and the signals behind them."""
         found = self.candidates(question, context=context)
         scores = self.ranker.score(relative(found.features)) if len(found.rows) else np.zeros(0)

@@ -8,8 +8,14 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
 @pytest.mark.parametrize("question, kind", [
     ("When did the bridge open?", AnswerType.DATE),
     ("In what year was the firm founded?", AnswerType.DATE),
-    ("How much did the bridge cost?", AnswerType.NUMBER),
-    ("How many people work there?", AnswerType.NUMBER),
+    ("How much did the bridge cost?", AnswerType.MONEY),
+    ("What salary will she receive?", AnswerType.MONEY),
+    ("How much a week are carers paid?", AnswerType.MONEY),
+    ("How many people work there?", AnswerType.COUNT),
+    ("What time does the concert start?", AnswerType.TIME),
+    ("What percentage of voters turned out?", AnswerType.PERCENT),
+    ("How old is the mayor?", AnswerType.NUMBER),
+    ("How much of the town was flooded?", AnswerType.NUMBER),
     ("Who opened the bridge?", AnswerType.PERSON),
     ("Name the chairman of the board.", AnswerType.PERSON),
     ("Where is the museum?", AnswerType.PLACE),
@@ -29,6 +35,21 @@ def test_several_names_need_more_than_one_new_name():
     assert holds(AnswerType.PERSON, "The bill was drawn up in London.", "Who drew up the bill?")
 
 
+@pytest.mark.parametrize("kind, sentence, expected", [
+    (AnswerType.COUNT, "The ban comes in by the spring of 2006.", False),
+    (AnswerType.COUNT, "He scooped the £10,000 prize.", False),
+    (AnswerType.COUNT, "The bill passed by 12 votes.", True),
+    (AnswerType.MONEY, "Mr Boateng, 53, is to become high commissioner.", False),
+    (AnswerType.MONEY, "The studio was sold for $3m.", True),
+    (AnswerType.TIME, "The band plays on Tuesday, 14 June.", False),
+    (AnswerType.TIME, "Doors open at 7.30pm.", True),
+    (AnswerType.PERCENT, "Turnout rose to 61% this year.", True),
+    (AnswerType.PERCENT, "Turnout rose sharply this year.", False),
+])
+def test_figures_of_the_asked_for_kind(kind, sentence, expected):
+    assert holds(kind, sentence, "") is expected
+
+
 @pytest.mark.parametrize("kind, text, question, expected", [
     (AnswerType.NAMES, "The line-up has Blur, Oasis and Pulp, with tickets from Monday.", "Name the bands.",
      "Blur, Oasis and Pulp"),
@@ -37,7 +58,10 @@ def test_several_names_need_more_than_one_new_name():
     (AnswerType.PERSON, "The bridge was opened by the mayor, Jane Porter, on Monday.", "Who opened the bridge?",
      "Jane Porter"),
     (AnswerType.DATE, "Founded in 2010, it now has 40 staff.", "When was it founded?", "2010"),
-    (AnswerType.NUMBER, "The bridge cost £4.2m to build.", "How much did the bridge cost?", "£4.2m"),
+    (AnswerType.MONEY, "Built in 2010 by 40 staff, the bridge cost £4.2m.", "How much did the bridge cost?", "£4.2m"),
+    (AnswerType.COUNT, "Since 2010 the club has won 14 titles for £2m.", "How many titles has it won?", "14"),
+    (AnswerType.PERCENT, "In 2004, 3 in 5 voters, or 61%, turned out.", "What percentage turned out?", "61%"),
+    (AnswerType.TIME, "On 14 June the doors open at 7.30pm.", "What time do the doors open?", "7.30pm"),
 ])
 def test_answer_span_is_the_asked_for_stretch_of_the_text(kind, text, question, expected):
     start, end = answer_span(kind, text, question)

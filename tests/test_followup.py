@@ -1,7 +1,7 @@
 import pytest
 
 from qa import QA
-from qa.followup import conversation_context, leans_on_history
+from qa.followup import Conversation, conversation_context, leans_on_history
 
 from conftest import MUSEUM, NEWS
 
@@ -26,8 +26,8 @@ def test_context_reaches_back_to_the_last_question_that_stood_alone():
         {"role": "user", "content": "Who wrote it?"},
         {"role": "assistant", "content": "Armand Marie Leroi."},
     ]
-    assert conversation_context("Where does he lecture?", history) == \
-        "Which book won the Guardian First Book Award? Who wrote it?"
+    assert conversation_context("Where does he lecture?", history) == Conversation(
+        turns="Which book won the Guardian First Book Award? Who wrote it?", last_quote="")
     assert conversation_context("Where does he lecture?", None) is None
     assert conversation_context("Which museum reopened on Friday in the city?", history) is None
 
@@ -58,3 +58,12 @@ def test_self_contained_question_is_not_disturbed_by_history(two_story_bot):
     question = "How much did the Eastmouth footbridge cost to build?"
     assert two_story_bot.answer(question, history).quotes == two_story_bot.answer(question).quotes
 
+
+
+def test_the_last_answer_s_quote_is_carried_but_not_an_abstention_s():
+    answered = "> “The bridge cost **£4\\.2m** &amp; more\\.”\n\n— *Harbour town* · `bridge.txt`, characters 1–2"
+    history = [{"role": "user", "content": "What did the bridge cost?"}, {"role": "assistant", "content": answered}]
+    assert conversation_context("And when did it open?", history).last_quote == "“The bridge cost £4.2m & more.”"
+    abstained = "The documents don't say. The closest passage I found, which may be related:\n\n> “Other words.”"
+    history[1] = {"role": "assistant", "content": abstained}
+    assert conversation_context("And when did it open?", history).last_quote == ""

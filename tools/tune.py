@@ -28,6 +28,7 @@ from qa.confidence import THRESHOLD
 from qa.engine import QA
 from qa.evaluate import Case, _normal, read_cases
 from qa.linear import LinearModel
+from qa.question import for_quoting
 from qa.ranker import relative
 from qa.retriever import Blend
 
@@ -75,8 +76,8 @@ def collect(name: str) -> tuple[QA, list[Item]]:
                  for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
     cases = read_cases(questions)
     for case in cases + off_topic:
-        if len(case.turns) > 1:
-            continue
+        if len(case.turns) > 1 or not for_quoting(case.question):
+            continue  # conversations are scored by `qa eval`; declined requests never reach the models
         wanted = [_normal(a) for a in case.answers if a.strip()]
 
         def holds(row: int) -> bool:
