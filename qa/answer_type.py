@@ -1,10 +1,13 @@
 """Answer types: what kind of thing a question asks for, and whether a sentence holds one.
 
-"When" asks for a date or time, "how many/much" for a figure, "who" for a person or an
-organisation, "where" for a place. Detection is by the question's wording and, for sentences,
-by surface patterns (digits, month names, capitalised words). What it leaves out: named-entity
-recognition proper, and question forms that hide their type ("What did they sign?"). Questions
-about the document itself (its author, date, outlet) are recognised separately.
+"When" asks for a date, "what time" for a time of day, "how many" for a count, "how much did
+it cost" for a sum of money, "what percentage" for a share, other "how much/many" forms for a
+figure, "who" for a person or an organisation, "where" for a place, "name the …s" for several
+names, and "Who is X?" for what X is (an apposition, or a title before the name). Detection
+is by the question's wording and, for sentences, by surface patterns (digits, currency, month
+names, capitalised words). What it leaves out: named-entity recognition proper, and question
+forms that hide their type ("What did they sign?"). Questions about the document itself (its
+author, date, outlet) are recognised separately.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ class AnswerType(Enum):
     TIME = "time"
     """A time of day: "What time does the concert start?"."""
     PERCENT = "percent"
+    IDENTITY = "identity"
+    """What a named thing is: "Who is Jane Porter?" wants her role, "What is Acme?" its description."""
 
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -88,8 +93,67 @@ def _asks_for_several(lowered: str) -> bool:
     return bool(head) and head[-1].endswith("s") and not head[-1].endswith(("ss", "us", "is"))
 
 
+TITLE_WORDS = 5
+_IDENTITY_QUESTION = re.compile(r"^\W*(?:who|what)\s+(?:is|are|was|were)\s+(?!the\b|a\b|an\b|it\b|this\b|that\b|"
+                                r"they\b|he\b|she\b)(?P<name>[\w'’.&-]+(?:\s+[\w'’.&-]+){0,4}?)\s*\??\s*$",
+                                re.IGNORECASE)
+
+
+def identified(question: str) -> str | None:
+    """The name a "Who is X?" / "What is X?" question asks about, or None.
+
+    In a question typed with capitals X must be capitalised ("What is Voyager thrilled about?"
+    asks no identity); in one typed all in lower case, X is at most three words."""
+    match = _IDENTITY_QUESTION.match(question.strip())
+    if not match:
+        return None
+    name = match.group("name")
+    words = name.split()
+    if question.strip()[1:].islower():
+        return name if len(words) <= 3 else None
+    return name if all(word[0].isupper() or word.lower() in _NAME_JOINERS for word in words) else None
+
+
+_NAME_JOINERS = frozenset({"of", "and", "&", "de", "the", "for"})
+
+
+def _identity_spans(sentence: str, question: str) -> list[tuple[int, int]]:
+    """Where the sentence says what the asked-about name is: an apposition ("X, a maker of
+    ...,"), a copula ("X is the ..."), or a title right before it ("Chief Officer X")."""
+    name = identified(question)
+    if not name:
+        return []
+    spans = []
+    for match in re.finditer(re.escape(name), sentence, re.IGNORECASE):
+        after = _DESCRIPTION_AFTER.match(sentence, match.end())
+        if after:
+            spans.append((after.start("description"), after.end("description")))
+        title = _title_before(sentence, match.start())
+        if title:
+            spans.append(title)
+    return spans
+
+
+_DESCRIPTION_AFTER = re.compile(r",?\s+(?:(?:is|was|are|were)\s+)?(?P<description>(?:a|an|the|one of)\s[^,;.]+)")
+_WORD_BEFORE = re.compile(r"([\w'’-]+)\s+$")
+
+
+def _title_before(sentence: str, end: int) -> tuple[int, int] | None:
+    """The words right before `end` back to a function word or punctuation: a role or a
+    description put before a name ("the band's singer", "Chief Revenue Officer")."""
+    start = end
+    for _ in range(TITLE_WORDS):
+        word = _WORD_BEFORE.search(sentence, 0, start)
+        if not word or word.group(1).lower() in STOPWORDS:
+            break
+        start = word.start(1)
+    return (start, len(sentence[:end].rstrip())) if start < end else None
+
+
 def question_type(question: str) -> AnswerType:
     lowered = question.lower()
+    if identified(question):
+        return AnswerType.IDENTITY
     if _asks_for_several(lowered):
         return AnswerType.NAMES
     for kind, pattern in _QUESTION_TYPES:
@@ -115,6 +179,8 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
         return new_names(sentence, question) > 0
     if kind is AnswerType.NAMES:
         return new_names(sentence, question) > 1
+    if kind is AnswerType.IDENTITY:
+        return bool(_identity_spans(sentence, question))
     if kind is AnswerType.COUNT:
         return bool(_HAS_COUNT.search(_YEAR.sub(" ", sentence)))
     pattern = {AnswerType.MONEY: _HAS_MONEY, AnswerType.TIME: _HAS_TIME, AnswerType.PERCENT: _HAS_PERCENT}.get(kind)
@@ -159,6 +225,8 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     The first date, figure or name the question does not already mention; None when the kind
     is unknown or nothing fits. Offsets are into `text`, so `text[start:end]` is the span.
     """
+    if kind is AnswerType.IDENTITY:
+        return min(_identity_spans(text, question), default=None)
     if kind not in _SPANS:
         return None
     pattern, fits = _SPANS[kind]

@@ -23,6 +23,10 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
     ("List all members of the group", AnswerType.NAMES),
     ("What are the names of the winners?", AnswerType.NAMES),
     ("What did the council sign?", AnswerType.NONE),
+    ("Who is Jane Porter?", AnswerType.IDENTITY),
+    ("what is acme", AnswerType.IDENTITY),
+    ("What is Acme worried about?", AnswerType.NONE),
+    ("Who is the mayor?", AnswerType.PERSON),
 ])
 def test_question_types(question, kind):
     assert question_type(question) is kind
@@ -62,10 +66,21 @@ def test_figures_of_the_asked_for_kind(kind, sentence, expected):
     (AnswerType.COUNT, "Since 2010 the club has won 14 titles for £2m.", "How many titles has it won?", "14"),
     (AnswerType.PERCENT, "In 2004, 3 in 5 voters, or 61%, turned out.", "What percentage turned out?", "61%"),
     (AnswerType.TIME, "On 14 June the doors open at 7.30pm.", "What time do the doors open?", "7.30pm"),
+    (AnswerType.IDENTITY, "Shares in Acme, a maker of anvils, rose.", "What is Acme?", "a maker of anvils"),
+    (AnswerType.IDENTITY, "Acme is the oldest firm in town.", "What is Acme?", "the oldest firm in town"),
+    (AnswerType.IDENTITY, "\"We are proud,\" said the town's mayor Jane Porter.", "Who is Jane Porter?",
+     "town's mayor"),
 ])
 def test_answer_span_is_the_asked_for_stretch_of_the_text(kind, text, question, expected):
     start, end = answer_span(kind, text, question)
     assert text[start:end] == expected
+
+
+def test_identity_needs_a_description_or_a_title_beside_the_name():
+    question = "Who is Jane Porter?"
+    assert holds(AnswerType.IDENTITY, "The bridge was opened by the mayor Jane Porter.", question)
+    assert not holds(AnswerType.IDENTITY, "The bridge was opened by Jane Porter on Monday.", question)
+    assert not holds(AnswerType.IDENTITY, "The mayor opened the bridge.", question)
 
 
 def test_names_the_question_already_gives_are_not_the_answer():
