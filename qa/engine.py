@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qa import render
 from qa.answer_type import answer_span, question_type
-from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence
+from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence, standout
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
 from qa.followup import conversation_context
@@ -108,7 +108,8 @@ class QA:
         if not quotes:
             return Answer(question=cleaned.text, answered=False, notes=notes, text=render.no_answer(None, None))
         best = quotes[0]
-        score = confidence(self.confidence_model, Evidence(hits[0].features))
+        evidence = Evidence({**hits[0].features, "standout": standout(signals.values["sentence_dense"])})
+        score = confidence(self.confidence_model, evidence)
         answered = score >= THRESHOLD
         document = self.documents[best.source]
         text = render.answer(best, document) if answered else render.no_answer(best, document)

@@ -1,7 +1,8 @@
+import numpy as np
 import pytest
 
 from qa import QA, Answer, QuestionError
-from qa.confidence import THRESHOLD
+from qa.confidence import THRESHOLD, standout
 from qa.question import CANNOT_QUOTE, MAX_QUESTION_CHARS, clean_question
 
 from conftest import MUSEUM, NEWS
@@ -162,3 +163,14 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
 ])
 def test_questions_that_merely_look_like_requests_are_answered(question):
     assert clean_question(question).for_quoting
+
+
+def test_standout_is_the_best_sentence_s_lead_over_the_tenth_best():
+    crowd = np.full(50, 0.40)
+    crowd[7] = 0.45
+    clear = np.full(50, 0.30)
+    clear[3] = 0.80
+    assert standout(crowd) == pytest.approx(0.05)
+    assert standout(clear) == pytest.approx(0.50)
+    assert standout(np.array([0.5, 0.2])) == pytest.approx(0.3)
+    assert standout(np.array([0.5])) == 0.0

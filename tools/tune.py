@@ -58,6 +58,7 @@ class Item:
     labels: np.ndarray
     dense_hit: bool
     lexical_hit: bool
+    standout: float
 
 
 def collect(name: str) -> tuple[QA, list[Item]]:
@@ -92,6 +93,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
             labels=np.array([holds(row) for row in found.rows], dtype=bool),
             dense_hit=holds(int(np.argmax(values["sentence_dense"]))),
             lexical_hit=holds(int(np.argmax(values["sentence_lexical"]))),
+            standout=confidence_module.standout(values["sentence_dense"]),
         ))
     return bot, items
 
@@ -133,8 +135,7 @@ def confidence_rows(model: LinearModel, items: list[Item]) -> np.ndarray:
     for item in items:
         scores = model.score(relative(item.features))
         best = int(np.argmax(scores))
-        named = dict(zip(ranker_module.FEATURES, item.features[best]))
-        values = named
+        values = {**dict(zip(ranker_module.FEATURES, item.features[best])), "standout": item.standout}
         rows.append([values[name] for name in confidence_module.FEATURES])
     return np.array(rows)
 
