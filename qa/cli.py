@@ -66,7 +66,7 @@ def format_answer(reply) -> str:
         who = f"{quote.speaker}, in " if quote.speaker else ""
         lines.append(f"   — {who}{quote.title} · {quote.source}, characters {quote.start}–{quote.end}")
         if quote.also_in:
-            lines.append(f"     (the same words are also in {', '.join(quote.also_in)})")
+            lines.append(f"     (the same words, or nearly, are also in {', '.join(quote.also_in)})")
     return "\n".join(lines)
 
 

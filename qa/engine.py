@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from qa import render
@@ -29,6 +30,8 @@ from qa.records import Answer, Chunk, Document, Quote
 from qa.retriever import Hit, Retriever
 
 MAX_QUOTE_CHARS = 420
+COPY_SIMILARITY = 0.9
+"""Share of words two quotes from different files must share to count as copies of one story."""
 DEFAULT_TOP_K = 3
 
 Message = dict[str, str]
@@ -125,7 +128,8 @@ class QA:
             if any(q.source == sentence.doc_id and q.start <= sentence.start < q.end for q in quotes):
                 continue
             quote = self._quote(sentence, hit.score, question)
-            copy_of = next((i for i, q in enumerate(quotes) if _same_words(q.text, quote.text)), None)
+            copy_of = next((i for i, q in enumerate(quotes)
+                            if q.source != quote.source and _nearly_same_words(q.text, quote.text)), None)
             if copy_of is not None:
                 if quote.source not in quotes[copy_of].also_in and quote.source != quotes[copy_of].source:
                     quotes[copy_of] = replace(quotes[copy_of], also_in=(*quotes[copy_of].also_in, quote.source))
@@ -177,8 +181,10 @@ class QA:
         return min(before.start, span.start), max(after.end, span.end)
 
 
-def _same_words(first: str, second: str) -> bool:
-    return first.split() == second.split()
+def _nearly_same_words(first: str, second: str) -> bool:
+    """The same words, but for a corrected typo or a dropped clause: a copy of one story."""
+    one, other = first.split(), second.split()
+    return one == other or SequenceMatcher(None, one, other, autojunk=False).ratio() >= COPY_SIMILARITY
 
 
 def _check_history(history: Sequence[Message] | None) -> None:

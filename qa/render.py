@@ -29,7 +29,7 @@ def blockquote(quote: Quote) -> str:
 
 def source_line(quote: Quote, document: Document) -> str:
     said = f"{escape(quote.speaker)}, in " if quote.speaker else ""
-    copies = f" (the same words are also in {', '.join(f'`{c}`' for c in quote.also_in)})" if quote.also_in else ""
+    copies = f" (the same words, or nearly, are also in {', '.join(f'`{c}`' for c in quote.also_in)})" if quote.also_in else ""
     return (f"— {said}*{escape(document.label())}* · `{quote.source}`, "
             f"characters {quote.start}–{quote.end}{copies}")
 

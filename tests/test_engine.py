@@ -174,3 +174,13 @@ def test_standout_is_the_best_sentence_s_lead_over_the_tenth_best():
     assert standout(clear) == pytest.approx(0.50)
     assert standout(np.array([0.5, 0.2])) == pytest.approx(0.3)
     assert standout(np.array([0.5])) == 0.0
+
+
+def test_a_copy_with_a_corrected_typo_still_counts_as_a_copy(tmp_path, index_dir, fake_embedder):
+    folder = tmp_path / "copies"
+    folder.mkdir()
+    (folder / "a.txt").write_text(NEWS, encoding="utf-8")
+    (folder / "b.txt").write_text(NEWS.replace("took two years to build", "took two yaers to build"), encoding="utf-8")
+    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+    top = bot.answer("How much did the bridge cost to build?", top_k=3).quotes[0]
+    assert {top.source, *top.also_in} == {"a.txt", "b.txt"}
