@@ -4,7 +4,9 @@ An index is keyed by a hash of the corpus contents, the model's fingerprint and 
 version, so any change to one of them leads to a new index. It is written to a temporary folder
 and renamed into place, under a file lock, so readers only ever see whole indexes; on load the
 manifest's checksums are verified and a mismatch counts as no index. The BM25 side is rebuilt
-from the saved chunks on load (it takes milliseconds). What it leaves out: incremental
+from the saved chunks on load (it takes milliseconds); it also serves query handling: typos
+respelt as the corpus spells the word, and an acronym a question asks about spelt out as the
+corpus defines it. What it leaves out: incremental
 updates (a changed corpus is indexed again in full). Dense search is exact below
 APPROXIMATE_FROM chunks and HNSW above.
 """
@@ -76,6 +78,7 @@ class LexicalIndex:
                 self._by_initial.setdefault(term[0], []).append(term)
         self._corrections: dict[str, str] = {}
         self._contexts = contexts
+        self._acronyms: dict[str, str] | None = None
 
     def correct(self, term: str) -> str:
         """A term the corpus lacks, replaced by the most frequent known term within a typo's reach.
@@ -112,6 +115,21 @@ class LexicalIndex:
 
         return WORD.sub(replacement, text)
 
+    def expand(self, question: str) -> str:
+        """`question` with the acronym it asks about ("What is the ADSS?", "What does ADSS stand
+        for?") followed by the corpus's expansion of it, in brackets. Other acronyms are left
+        alone: spelling them out would favour the sentence that defines them over the one that
+        answers."""
+        asked = _ASKS_ABOUT_ACRONYM.search(question)
+        if not asked:
+            return question
+        if self._acronyms is None:
+            self._acronyms = defined_acronyms(self._contexts)
+        acronym = asked.group("acronym")
+        if acronym not in self._acronyms:
+            return question
+        return f"{question[:asked.end('acronym')]} ({self._acronyms[acronym]}){question[asked.end('acronym'):]}"
+
     def _spelling(self, term: str, typed: str) -> str | None:
         """The corpus's spelling of `term` closest to the `typed` word."""
         holders = np.flatnonzero(self.scores([term]))[:SPELLING_SAMPLE]
@@ -147,6 +165,30 @@ def vector_index(dimension: int, size: int) -> faiss.Index:
     index.hnsw.efConstruction = 80
     index.hnsw.efSearch = HNSW_SEARCH_BREADTH
     return index
+
+
+_ASKS_ABOUT_ACRONYM = re.compile(r"\b(?:[Ww]hat|[Ww]ho)\s+(?:is|are|was|were|does|do)\s+(?:the\s+)?"
+                                 r"(?P<acronym>[A-Z][A-Z&]{1,9})(?=\s*(?:[,?.!;:]|$)|\s+(?:stands?\s+for|mean)\b)")
+_SPELLED_OUT = re.compile(r"((?:[A-Z][\w'’-]*\s+(?:(?:of|and|for|the|on|in|de|du)\s+)*){2,10})\(([A-Z][A-Z&]{1,9})\)")
+
+
+def defined_acronyms(texts: list[str]) -> dict[str, str]:
+    """Acronyms the texts spell out, "Association of Directors of Social Services (ADSS)", each
+    with the words whose capitals make it."""
+    found: dict[str, str] = {}
+    for text in texts:
+        if "(" not in text:
+            continue
+        for match in _SPELLED_OUT.finditer(text):
+            acronym, words = match.group(2), match.group(1).split()
+            initials = ""
+            for start in range(len(words) - 1, -1, -1):
+                if words[start][0].isupper():
+                    initials = words[start][0] + initials
+                if initials == acronym.replace("&", ""):
+                    found.setdefault(acronym, " ".join(words[start:]))
+                    break
+    return found
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

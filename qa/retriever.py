@@ -132,8 +132,9 @@ class Retriever:
 
     def signals(self, question: str) -> Signals:
         chunk_count = len(self.index.chunks)
-        respelled = self.index.lexical.respell(question)
-        query = self.embedder.encode([respelled])
+        lexical_index = self.index.lexical
+        respelled = lexical_index.respell(question)
+        query = self.embedder.encode([lexical_index.expand(respelled)])
         exact = isinstance(self.index.vectors, faiss.IndexFlat)
         depth = min(chunk_count, DENSE_DEPTH if exact else APPROXIMATE_DEPTH)
         cosines, ids = self.index.vectors.search(np.ascontiguousarray(query, dtype=np.float32), depth)
@@ -142,8 +143,8 @@ class Retriever:
         dense[ids[0][found]] = cosines[0][found]
         dense = np.clip(dense, 0.0, 1.0)
 
-        query_terms = [self.index.lexical.correct(term) for term in terms(question)]
-        lexical = self.index.lexical.scores(query_terms)
+        query_terms = [lexical_index.correct(term) for term in terms(lexical_index.expand(question))]
+        lexical = lexical_index.scores(query_terms)
         top = float(lexical.max()) if len(lexical) else 0.0
         lexical = lexical / (top if top > 0 else 1.0)
         table = self.table

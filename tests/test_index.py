@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.index import CHUNKS_FILE, MANIFEST, VECTORS_FILE, CorpusIndex, LexicalIndex, corpus_key, load_or_build
+from qa.index import (CHUNKS_FILE, MANIFEST, VECTORS_FILE, CorpusIndex, LexicalIndex, corpus_key, defined_acronyms,
+                      load_or_build)
 from qa.loader import load_corpus
 
 
@@ -105,3 +106,20 @@ def test_english_words_the_corpus_lacks_are_not_respelt():
     lexical = LexicalIndex(["The chain of shops opened."])
     assert lexical.correct("chair") == "chair"
     assert lexical.respell("Who chairs the shops?") == "Who chairs the shops?"
+
+
+def test_acronyms_are_read_from_where_the_corpus_spells_them_out():
+    texts = ["The Association of Directors of Social Services (ADSS) backed the plan.",
+             "Ministers met the Screen Actors Guild (SAG) and the BBC.", "Prices rose (SHARPLY) today."]
+    assert defined_acronyms(texts) == {"ADSS": "Association of Directors of Social Services",
+                                       "SAG": "Screen Actors Guild"}
+
+
+def test_only_the_acronym_a_question_asks_about_is_spelt_out():
+    lexical = LexicalIndex(["The Association of Directors of Social Services (ADSS) backed the plan."])
+    assert lexical.expand("What is the ADSS, which backed the plan?") == \
+        "What is the ADSS (Association of Directors of Social Services), which backed the plan?"
+    assert lexical.expand("What does ADSS stand for?") == \
+        "What does ADSS (Association of Directors of Social Services) stand for?"
+    assert lexical.expand("When did the ADSS back the plan?") == "When did the ADSS back the plan?"
+    assert lexical.expand("What is the BBC?") == "What is the BBC?"
