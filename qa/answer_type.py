@@ -69,6 +69,8 @@ _HAS_NUMBER = re.compile(r"[0-9]|[£$€¥%]|\b(one|two|three|four|five|six|seve
 _HAS_MONEY = re.compile(r"[£$€¥]|\b(pounds?|dollars?|euros?|pence|cents?|yen|rupees?|francs?|\d+(\.\d+)?(m|bn|p))\b",
                         re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[5-9]|20)[0-9]{2}s?\b")
+_DAY_OF_MONTH = re.compile(rf"\b[0-9]{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b|\b({_MONTHS})\s+[0-9]{{1,2}}(st|nd|rd|th)?\b",
+                           re.IGNORECASE)
 _HAS_COUNT = re.compile(r"(?<![£$€¥\d.,])\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                         r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozens?|hundreds|thousands|millions|"
                         r"several)\b(?!\s*(%|per ?cent))", re.IGNORECASE)
@@ -124,7 +126,9 @@ def _identity_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     if not name:
         return []
     spans = []
-    for match in re.finditer(re.escape(name), sentence, re.IGNORECASE):
+    for match in re.finditer(rf"\b{re.escape(name)}\b", sentence, re.IGNORECASE):
+        if _NAME_GOES_ON.match(sentence, match.end()):
+            continue  # part of a longer name ("The Island Def Jam Music Group")
         after = _DESCRIPTION_AFTER.match(sentence, match.end())
         if after:
             spans.append((after.start("description"), after.end("description")))
@@ -135,19 +139,34 @@ def _identity_spans(sentence: str, question: str) -> list[tuple[int, int]]:
 
 
 _DESCRIPTION_AFTER = re.compile(r",?\s+(?:(?:is|was|are|were)\s+)?(?P<description>(?:a|an|the|one of)\s[^,;.]+)")
+_NAME_GOES_ON = re.compile(r"\s+[A-Z]")
 _WORD_BEFORE = re.compile(r"([\w'’-]+)\s+$")
+_PRONOUNS = frozenset("i we you he she they it".split())
+_PREPOSITIONS = frozenset("upon onto towards toward via within without across behind beyond among amid amongst "
+                          "alongside like unlike near per beside besides despite except inside outside".split())
+_VERB_ENDING = re.compile(r"[a-z](ed|ing)$")
 
 
 def _title_before(sentence: str, end: int) -> tuple[int, int] | None:
     """The words right before `end` back to a function word or punctuation: a role or a
-    description put before a name ("the band's singer", "Chief Revenue Officer")."""
+    description put before a name ("the band's singer", "Chief Revenue Officer"). Not a verb:
+    none after a pronoun ("I attack X") and no lower-case -ed/-ing word next to the name."""
     start = end
+    stopped_by = None
+    passed_capital = False
     for _ in range(TITLE_WORDS):
         word = _WORD_BEFORE.search(sentence, 0, start)
-        if not word or word.group(1).lower() in STOPWORDS:
+        if not word or word.group(1).lower() in STOPWORDS or word.group(1).lower() in _PREPOSITIONS:
+            stopped_by = word.group(1).lower() if word else None
             break
+        if passed_capital and word.group(1)[0].islower():
+            break  # "attack Tory leader X": the title is "Tory leader"
+        passed_capital = passed_capital or word.group(1)[0].isupper()
         start = word.start(1)
-    return (start, len(sentence[:end].rstrip())) if start < end else None
+    if start == end or stopped_by in _PRONOUNS:
+        return None
+    last = sentence[start:end].split()[-1]
+    return None if _VERB_ENDING.search(last) else (start, len(sentence[:end].rstrip()))
 
 
 def question_type(question: str) -> AnswerType:
@@ -182,7 +201,7 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
     if kind is AnswerType.IDENTITY:
         return bool(_identity_spans(sentence, question))
     if kind is AnswerType.COUNT:
-        return bool(_HAS_COUNT.search(_YEAR.sub(" ", sentence)))
+        return bool(_HAS_COUNT.search(_YEAR.sub(" ", _DAY_OF_MONTH.sub(" ", sentence))))
     pattern = {AnswerType.MONEY: _HAS_MONEY, AnswerType.TIME: _HAS_TIME, AnswerType.PERCENT: _HAS_PERCENT}.get(kind)
     return bool(pattern and pattern.search(sentence))
 
@@ -230,6 +249,8 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     if kind not in _SPANS:
         return None
     pattern, fits = _SPANS[kind]
+    if kind is AnswerType.COUNT:  # blank out dates, keeping offsets: "11 December" counts nothing
+        text = _DAY_OF_MONTH.sub(lambda date: " " * len(date.group(0)), text)
     first = _first_span(pattern, fits, kind, text, question)
     if first is None or kind is not AnswerType.NAMES:
         return first

@@ -43,6 +43,7 @@ def test_several_names_need_more_than_one_new_name():
     (AnswerType.COUNT, "The ban comes in by the spring of 2006.", False),
     (AnswerType.COUNT, "He scooped the £10,000 prize.", False),
     (AnswerType.COUNT, "The bill passed by 12 votes.", True),
+    (AnswerType.COUNT, "The final takes place on 11 December.", False),
     (AnswerType.MONEY, "Mr Boateng, 53, is to become high commissioner.", False),
     (AnswerType.MONEY, "The studio was sold for $3m.", True),
     (AnswerType.TIME, "The band plays on Tuesday, 14 June.", False),
@@ -64,12 +65,14 @@ def test_figures_of_the_asked_for_kind(kind, sentence, expected):
     (AnswerType.DATE, "Founded in 2010, it now has 40 staff.", "When was it founded?", "2010"),
     (AnswerType.MONEY, "Built in 2010 by 40 staff, the bridge cost £4.2m.", "How much did the bridge cost?", "£4.2m"),
     (AnswerType.COUNT, "Since 2010 the club has won 14 titles for £2m.", "How many titles has it won?", "14"),
+    (AnswerType.COUNT, "On 3 May, 40,000 fans watched.", "How many fans watched?", "40,000"),
     (AnswerType.PERCENT, "In 2004, 3 in 5 voters, or 61%, turned out.", "What percentage turned out?", "61%"),
     (AnswerType.TIME, "On 14 June the doors open at 7.30pm.", "What time do the doors open?", "7.30pm"),
     (AnswerType.IDENTITY, "Shares in Acme, a maker of anvils, rose.", "What is Acme?", "a maker of anvils"),
     (AnswerType.IDENTITY, "Acme is the oldest firm in town.", "What is Acme?", "the oldest firm in town"),
     (AnswerType.IDENTITY, "\"We are proud,\" said the town's mayor Jane Porter.", "Who is Jane Porter?",
      "town's mayor"),
+    (AnswerType.IDENTITY, "He vowed to never attack Tory leader Jane Porter.", "Who is Jane Porter?", "Tory leader"),
 ])
 def test_answer_span_is_the_asked_for_stretch_of_the_text(kind, text, question, expected):
     start, end = answer_span(kind, text, question)
@@ -81,6 +84,11 @@ def test_identity_needs_a_description_or_a_title_beside_the_name():
     assert holds(AnswerType.IDENTITY, "The bridge was opened by the mayor Jane Porter.", question)
     assert not holds(AnswerType.IDENTITY, "The bridge was opened by Jane Porter on Monday.", question)
     assert not holds(AnswerType.IDENTITY, "The mayor opened the bridge.", question)
+    assert not holds(AnswerType.IDENTITY, "I attack Jane Porter politically.", question)
+    assert not holds(AnswerType.IDENTITY, "The council criticised Jane Porter today.", question)
+    assert not holds(AnswerType.IDENTITY, "He chairs the Jane Porter Trust.", question)
+    assert holds(AnswerType.IDENTITY, "Tory leader Jane Porter spoke.", question)
+    assert not holds(AnswerType.IDENTITY, "They build upon Jane Porter's work.", question)
 
 
 def test_names_the_question_already_gives_are_not_the_answer():
