@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from enum import Enum
 
-from qa.text import STOPWORDS
+from qa.text import POLITE_OPENING, STOPWORDS
 
 
 class AnswerType(Enum):
@@ -41,13 +41,13 @@ _MONTHS = ("january|february|march|april|may|june|july|august|september|october|
            "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
 _QUESTION_TYPES = [
-    (AnswerType.TIME, re.compile(r"\bwhat time\b")),
+    (AnswerType.TIME, re.compile(r"\bwhat time\b(?!\s+(?:period|frame|span|scale|of (?:the )?year))")),
     (AnswerType.PERCENT, re.compile(r"\b(what|by what) (percentage|percent|proportion|share|fraction)\b")),
     (AnswerType.MONEY, re.compile(
         r"\bhow much\b(?!.*\b(time|longer|land|space|weight|water|power|energy|area)\b)(?=.*\b(money|cash|pay|paid|cost|"
         r"costs|worth|spend|spent|earn|earned|raise|raised|fetch|fine|fined|charge|donate|donated|give|given|receive|"
-        r"sell|sold|salary|budget|invest|invested|a (week|month|year|day|hour)|per (week|month|year|day|hour))\b)|"
-        r"\bwhat (?:(?:is|was|were|are|will be) )?(?:the |his |her |their |its )?(salary|price|fee|cost|fine|budget|wage)\b")),
+        r"sell|sold|salary|budget|invest|invested)\b)|"
+        r"\bwhat (?:(?:is|was|were|are|will be) )?(?:the |his |her |their |its )?(salary|price|fee|cost|budget|wage)\b")),
     (AnswerType.COUNT, re.compile(r"\bhow many\b")),
     (AnswerType.DATE, re.compile(
         r"\b(when|what (year|date|day|month|time|century|decade|period)|which (year|date|day|month|century|decade)|"
@@ -69,8 +69,10 @@ _HAS_NUMBER = re.compile(r"[0-9]|[£$€¥%]|\b(one|two|three|four|five|six|seve
 _HAS_MONEY = re.compile(r"[£$€¥]|\b(pounds?|dollars?|euros?|pence|cents?|yen|rupees?|francs?|\d+(\.\d+)?(m|bn|p))\b",
                         re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[5-9]|20)[0-9]{2}s?\b")
-_DAY_OF_MONTH = re.compile(rf"\b[0-9]{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b|\b({_MONTHS})\s+[0-9]{{1,2}}(st|nd|rd|th)?\b",
-                           re.IGNORECASE)
+_CAPITALISED_MONTHS = "|".join(month.capitalize() for month in _MONTHS.split("|"))
+_DAY_OF_MONTH = re.compile(rf"\b[0-9]{{1,2}}(st|nd|rd|th)?\s+({_CAPITALISED_MONTHS})\b|"
+                           rf"\b({_CAPITALISED_MONTHS})\s+[0-9]{{1,2}}(st|nd|rd|th)?\b")
+"""Capitalised, as dates are written: "as many as 40 may have died" holds no date."""
 _HAS_COUNT = re.compile(r"(?<![£$€¥\d.,])\b(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                         r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozens?|hundreds|thousands|millions|"
                         r"several)\b(?!\s*(%|per ?cent))", re.IGNORECASE)
@@ -96,6 +98,8 @@ def _asks_for_several(lowered: str) -> bool:
 
 
 TITLE_WORDS = 5
+TITLE_REACH = 80
+"""Characters before a name searched for each word of its title (keeps long sentences linear)."""
 _IDENTITY_QUESTION = re.compile(r"^\W*(?:who|what)\s+(?:is|are|was|were)\s+(?!the\b|a\b|an\b|it\b|this\b|that\b|"
                                 r"they\b|he\b|she\b)(?P<name>[\w'’.&-]+(?:\s+[\w'’.&-]+){0,4}?)\s*\??\s*$",
                                 re.IGNORECASE)
@@ -111,9 +115,25 @@ def identified(question: str) -> str | None:
         return None
     name = match.group("name")
     words = name.split()
+    if _is_role(words[0]) or _is_role(words[-1]):
+        return None  # "Who is Prime Minister?", "Who was President of France?" ask for a person
     if question.strip()[1:].islower():
-        return name if len(words) <= 3 else None
+        return name if len(words) <= 3 and not any(_NOT_A_NAME.search(word) for word in words) else None
     return name if all(word[0].isupper() or word.lower() in _NAME_JOINERS for word in words) else None
+
+
+_NOT_A_NAME = re.compile(r"(ed|ing|ible|able|ful|ous|ive)$")
+"""Endings of the participles and adjectives that follow "who is" in lower case ("who was arrested")."""
+
+
+_MORE_ROLES = frozenset("ceo chancellor premier king queen pope captain coach".split())
+
+
+def _is_role(word: str) -> bool:
+    from qa.chunker import ROLE_WORDS
+
+    bare = word.lower().strip(".?!")
+    return bare in ROLE_WORDS or bare in _MORE_ROLES
 
 
 _NAME_JOINERS = frozenset({"of", "and", "&", "de", "the", "for"})
@@ -138,7 +158,7 @@ def _identity_spans(sentence: str, question: str) -> list[tuple[int, int]]:
     return spans
 
 
-_DESCRIPTION_AFTER = re.compile(r",?\s+(?:(?:is|was|are|were)\s+)?(?P<description>(?:a|an|the|one of)\s[^,;.]+)")
+_DESCRIPTION_AFTER = re.compile(r"(?:,\s+|\s+(?:is|was|are|were)\s+)(?P<description>(?:a|an|the|one of)\s[^,;.]+)")
 _NAME_GOES_ON = re.compile(r"\s+[A-Z]")
 _WORD_BEFORE = re.compile(r"([\w'’-]+)\s+$")
 _PRONOUNS = frozenset("i we you he she they it".split())
@@ -149,13 +169,13 @@ _VERB_ENDING = re.compile(r"[a-z](ed|ing)$")
 
 def _title_before(sentence: str, end: int) -> tuple[int, int] | None:
     """The words right before `end` back to a function word or punctuation: a role or a
-    description put before a name ("the band's singer", "Chief Revenue Officer"). Not a verb:
+    description put before a name ("band's singer", "Chief Revenue Officer"). Not a verb:
     none after a pronoun ("I attack X") and no lower-case -ed/-ing word next to the name."""
     start = end
     stopped_by = None
     passed_capital = False
     for _ in range(TITLE_WORDS):
-        word = _WORD_BEFORE.search(sentence, 0, start)
+        word = _WORD_BEFORE.search(sentence, max(0, start - TITLE_REACH), start)
         if not word or word.group(1).lower() in STOPWORDS or word.group(1).lower() in _PREPOSITIONS:
             stopped_by = word.group(1).lower() if word else None
             break
@@ -170,7 +190,7 @@ def _title_before(sentence: str, end: int) -> tuple[int, int] | None:
 
 
 def question_type(question: str) -> AnswerType:
-    lowered = question.lower()
+    lowered = POLITE_OPENING.sub("", question.lower().strip())
     if identified(question):
         return AnswerType.IDENTITY
     if _asks_for_several(lowered):
@@ -239,10 +259,11 @@ _NAME_SPAN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w'
 
 
 def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] | None:
-    """Offsets in `text` of the shortest stretch that holds the asked-for kind of answer.
+    """Offsets in `text` of the stretch that holds the asked-for kind of answer.
 
-    The first date, figure or name the question does not already mention; None when the kind
-    is unknown or nothing fits. Offsets are into `text`, so `text[start:end]` is the span.
+    The first date, time, figure, sum or name the question does not already mention; for
+    several names the whole enumeration, for "Who is X?" the description or title of X. None
+    when the kind is unknown or nothing fits. `text[start:end]` is the span.
     """
     if kind is AnswerType.IDENTITY:
         return min(_identity_spans(text, question), default=None)

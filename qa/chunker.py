@@ -170,7 +170,7 @@ def attribution(sentence: str) -> str | None:
     return _clean_speaker(match.group("speaker")) if match else None
 
 
-_ROLE_WORDS = frozenset("""
+ROLE_WORDS = frozenset("""
     mr mrs ms miss dr prof sir lord lady dame rev chairman chairwoman chair chief executive officer
     president vice minister secretary director spokesman spokeswoman spokesperson leader head
     manager governor senator mayor founder professor board member deputy general editor analyst
@@ -190,7 +190,7 @@ def person_name(speaker: str | None) -> str | None:
     tail: list[str] = []
     for word in reversed(words):
         bare = re.sub(r"(['’]s)?\.?$", "", word.lower())
-        if bare in _ROLE_WORDS or not word[:1].isupper() or bare != word.lower().rstrip("."):
+        if bare in ROLE_WORDS or not word[:1].isupper() or bare != word.lower().rstrip("."):
             break
         tail.insert(0, word)
     return " ".join(tail) or speaker

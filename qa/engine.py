@@ -121,7 +121,8 @@ class QA:
 
     def _quotes(self, hits: list[Hit], top_k: int, question: str = "") -> list[Quote]:
         """Distinct quotes, best first: a sentence already inside a quote is skipped, and the
-        same words in another document (a copy of the story) are noted on the first quote."""
+        same words, or nearly, in another document (a copy of the story) are noted on the first
+        quote."""
         quotes: list[Quote] = []
         for hit in hits:
             sentence = self.index.chunks[hit.chunk_id]
@@ -182,9 +183,15 @@ class QA:
 
 
 def _nearly_same_words(first: str, second: str) -> bool:
-    """The same words, but for a corrected typo or a dropped clause: a copy of one story."""
+    """The same words, but for a corrected typo or a dropped clause: a copy of one story.
+    Quotes whose figures differ ("12 injured" and "3 injured") are different reports."""
     one, other = first.split(), second.split()
-    return one == other or SequenceMatcher(None, one, other, autojunk=False).ratio() >= COPY_SIMILARITY
+    if one == other:
+        return True
+    matcher = SequenceMatcher(None, one, other, autojunk=False)
+    changed = [word for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+               for word in (*one[i1:i2], *other[j1:j2])]
+    return matcher.ratio() >= COPY_SIMILARITY and not any(char.isdigit() for word in changed for char in word)
 
 
 def _check_history(history: Sequence[Message] | None) -> None:

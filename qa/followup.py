@@ -61,7 +61,7 @@ def conversation_context(question: str, history: Sequence[dict[str, str]] | None
 def _last_quote(history: Sequence[dict[str, str]]) -> str:
     """The quoted lines of the last assistant reply, when it answered rather than abstained."""
     replies = [m.get("content", "") for m in history if m.get("role") == "assistant"]
-    if not replies or replies[-1].startswith(render.NO_ANSWER):
+    if not replies or render.NO_ANSWER in replies[-1]:  # notes may stand before it
         return ""
     quoted = " ".join(_QUOTED_LINE.findall(replies[-1]))
     return html.unescape(_ESCAPE.sub(r"\1", quoted.replace("**", ""))).strip()

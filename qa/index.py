@@ -169,7 +169,7 @@ def vector_index(dimension: int, size: int) -> faiss.Index:
 
 _ASKS_ABOUT_ACRONYM = re.compile(r"\b(?:[Ww]hat|[Ww]ho)\s+(?:is|are|was|were|does|do)\s+(?:the\s+)?"
                                  r"(?P<acronym>[A-Z][A-Z&]{1,9})(?=\s*(?:[,?.!;:]|$)|\s+(?:stands?\s+for|mean)\b)")
-_SPELLED_OUT = re.compile(r"((?:[A-Z][\w'’-]*\s+(?:(?:of|and|for|the|on|in|de|du)\s+)*){2,10})\(([A-Z][A-Z&]{1,9})\)")
+_SPELLED_OUT = re.compile(r"(?<![\w'’-])((?:[A-Z][\w'’-]*\s+(?:(?:of|and|for|the|on|in|de|du)\s+)*){2,10})\(([A-Z][A-Z&]{1,9})\)")
 
 
 def defined_acronyms(texts: list[str]) -> dict[str, str]:

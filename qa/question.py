@@ -15,20 +15,19 @@ import unicodedata
 from dataclasses import dataclass
 
 from qa.errors import QuestionError
+from qa.text import POLITE_OPENING
 
 MAX_QUESTION_CHARS = 1000
 _SPACE = re.compile(r"\s+")
 
 
-_POLITE = re.compile(r"^(?:(?:please|hey|hi|ok|okay|so|now)\W+|(?:can|could|would|will) you\s+|i want you to\s+)+")
 _NOT_FOR_QUOTING = re.compile(
     r"^(?:write|compose|draw|paint|create|generate|make up|invent|sing|rewrite|paraphrase|translate|summari[sz]e|"
-    r"draft|code|solve|calculate)(?![\w'-])|"
-    r"^(?:tell|give) me (?:a|an|some|another|\w+) (?:joke|story|poem|riddle|limerick|song|tips?|ideas?|advice|"
-    r"suggestions?|recipes?)\b|"
-    r"^(?:what|which|where|how|when) should i\b|"
-    r"\byour (?:favou?rite|name|opinion|view|age|feelings?)\b|^(?:who|what|how) are you\b|"
-    r"^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b")
+    r"draft|code|solve|calculate)\s+(?:me|us|a|an|some|my|this|that|the|it|[\"“'])|"
+    r"^(?:tell|give) me (?:a|an|some|another|\d+|two|three|four|five|ten|a few) (?:jokes?|stor(?:y|ies)|poems?|"
+    r"riddles?|limericks?|songs?|tips?|ideas?|advice|suggestions?|recipes?)\b|"
+    r"^what should i\b|^(?:what|who|how) (?:is|are|was) your\b|^what is your (?:favou?rite|name|opinion|view|age)\b|"
+    r"^(?:who|what) are you\W*$|^how are you(?: doing| today)?\W*$|^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b")
 CANNOT_QUOTE = ("I only answer from the documents, by quoting them: I can't write, summarise, give advice or "
                 "talk about myself. Ask me something the documents may say.")
 
@@ -42,7 +41,7 @@ class CleanQuestion:
 
 
 def for_quoting(text: str) -> bool:
-    lowered = _POLITE.sub("", text.lower().replace("’", "'").replace("what's", "what is"))
+    lowered = POLITE_OPENING.sub("", text.lower().replace("’", "'").replace("what's", "what is"))
     return not _NOT_FOR_QUOTING.search(lowered)
 
 

@@ -5,8 +5,9 @@ context, of the best passage around it and of the best chunk of its document, an
 three from BM25 (divided by the query's best BM25 score); a fixed blend of them picks the
 `CANDIDATES` most promising sentences. Then the learned ranker (`qa/ranker.py`) orders those.
 Dense search covers the top `DENSE_DEPTH` chunks (exact) or `APPROXIMATE_DEPTH` (HNSW, large
-corpora); chunks beyond that depth get the depth's lowest cosine. What it leaves out: query
-expansion.
+corpora); chunks beyond that depth get the depth's lowest cosine. The question is searched
+with its typos respelt and an acronym it asks about spelt out (`LexicalIndex`). What it leaves
+out: synonyms and other query expansion.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ class Signals:
 
     values: dict[str, np.ndarray]
     query_terms: list[str]
-    """The question's terms, typos corrected to terms the corpus has."""
+    """The question's terms, typos corrected to terms the corpus has, with the expansion of an
+    acronym it asks about."""
     respelled: str
     """The question as searched densely: typos replaced by the corpus's spelling."""
 

@@ -52,3 +52,8 @@ def dictionary_stems() -> frozenset[str]:
 
     vocabulary = (model_path() / "vocab.txt").read_text(encoding="utf-8").split()
     return frozenset(stem(word) for word in vocabulary if len(word) >= 4 and word.isascii() and word.isalpha())
+
+
+POLITE_OPENING = re.compile(r"^(?:(?:please|hey|hi|ok|okay|so|now)\W+|(?:can|could|would|will) you\s+|i want you to\s+)+",
+                            re.IGNORECASE)
+""""Please", "Could you" and the like before what a person actually asks."""

@@ -27,6 +27,12 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
     ("what is acme", AnswerType.IDENTITY),
     ("What is Acme worried about?", AnswerType.NONE),
     ("Who is the mayor?", AnswerType.PERSON),
+    ("who was arrested?", AnswerType.PERSON),
+    ("Who is Prime Minister?", AnswerType.PERSON),
+    ("Who was President of France?", AnswerType.PERSON),
+    ("What time period did the dinosaurs live in?", AnswerType.DATE),
+    ("How much rain falls a year?", AnswerType.NUMBER),
+    ("Can you name the bands on the bill?", AnswerType.NAMES),
 ])
 def test_question_types(question, kind):
     assert question_type(question) is kind
@@ -44,6 +50,7 @@ def test_several_names_need_more_than_one_new_name():
     (AnswerType.COUNT, "He scooped the £10,000 prize.", False),
     (AnswerType.COUNT, "The bill passed by 12 votes.", True),
     (AnswerType.COUNT, "The final takes place on 11 December.", False),
+    (AnswerType.COUNT, "As many as 40 may have died.", True),
     (AnswerType.MONEY, "Mr Boateng, 53, is to become high commissioner.", False),
     (AnswerType.MONEY, "The studio was sold for $3m.", True),
     (AnswerType.TIME, "The band plays on Tuesday, 14 June.", False),
@@ -89,6 +96,7 @@ def test_identity_needs_a_description_or_a_title_beside_the_name():
     assert not holds(AnswerType.IDENTITY, "He chairs the Jane Porter Trust.", question)
     assert holds(AnswerType.IDENTITY, "Tory leader Jane Porter spoke.", question)
     assert not holds(AnswerType.IDENTITY, "They build upon Jane Porter's work.", question)
+    assert not holds(AnswerType.IDENTITY, "She met Jane Porter a week ago.", question)
 
 
 def test_names_the_question_already_gives_are_not_the_answer():

@@ -149,7 +149,8 @@ def test_misspelt_question_is_answered_with_a_note_on_how_it_was_read(fake_bot):
 
 @pytest.mark.parametrize("request_text", [
     "Write me a poem about the bridge.", "Tell me a joke.", "Please summarise the story.",
-    "What's your favourite colour?", "Give me three tips for better sleep.", "What should I cook for dinner?",
+    "What's your favourite colour?", "Give me three tips for better sleep.", "Can you write a haiku about it?",
+    "Who are you?", "What should I cook for dinner?",
 ])
 def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, request_text):
     reply = fake_bot.answer(request_text)
@@ -160,6 +161,8 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
 @pytest.mark.parametrize("question", [
     "Who wrote the article?", "Tell me about the bridge.", "Give me the names of the traders.",
     "Who should pay for the bridge?", "Write-offs: how much was lost?", "What did the mayor write?",
+    "When should I apply for the grant?", "How long does it take to change your name?", "Code name of the plan?",
+    "Tell me the story of the bridge.", "Who are you voting for, according to the poll?",
 ])
 def test_questions_that_merely_look_like_requests_are_answered(question):
     assert clean_question(question).for_quoting
@@ -184,3 +187,14 @@ def test_a_copy_with_a_corrected_typo_still_counts_as_a_copy(tmp_path, index_dir
     bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
     top = bot.answer("How much did the bridge cost to build?", top_k=3).quotes[0]
     assert {top.source, *top.also_in} == {"a.txt", "b.txt"}
+
+
+def test_reports_that_differ_in_a_figure_are_not_copies(tmp_path, index_dir, fake_embedder):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    (folder / "a.txt").write_text(NEWS, encoding="utf-8")
+    (folder / "b.txt").write_text(NEWS.replace("took two years", "took 3 years"), encoding="utf-8")
+    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+    quotes = bot.answer("How much did the bridge cost to build?", top_k=3).quotes
+    costs = [q for q in quotes if "£4.2m" in q.text]
+    assert {q.source for q in costs} == {"a.txt", "b.txt"} and all(not q.also_in for q in costs)

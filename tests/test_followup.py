@@ -67,3 +67,5 @@ def test_the_last_answer_s_quote_is_carried_but_not_an_abstention_s():
     abstained = "The documents don't say. The closest passage I found, which may be related:\n\n> “Other words.”"
     history[1] = {"role": "assistant", "content": abstained}
     assert conversation_context("And when did it open?", history).last_quote == ""
+    history[1] = {"role": "assistant", "content": "*Searched as “x”, in the documents' spelling.*\n\n" + abstained}
+    assert conversation_context("And when did it open?", history).last_quote == ""
