@@ -179,22 +179,21 @@ def test_standout_is_the_best_sentence_s_lead_over_the_tenth_best():
     assert standout(np.array([0.5])) == 0.0
 
 
-def test_a_copy_with_a_corrected_typo_still_counts_as_a_copy(tmp_path, index_dir, fake_embedder):
-    folder = tmp_path / "copies"
+def bridge_quotes(tmp_path, index_dir, fake_embedder, second_report: str):
+    """The quotes on the bridge's cost from two files: NEWS and `second_report`."""
+    folder = tmp_path / "reports"
     folder.mkdir()
     (folder / "a.txt").write_text(NEWS, encoding="utf-8")
-    (folder / "b.txt").write_text(NEWS.replace("took two years to build", "took two yaers to build"), encoding="utf-8")
+    (folder / "b.txt").write_text(second_report, encoding="utf-8")
     bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
-    top = bot.answer("How much did the bridge cost to build?", top_k=3).quotes[0]
+    return [q for q in bot.answer("How much did the bridge cost to build?", top_k=3).quotes if "£4.2m" in q.text]
+
+
+def test_a_copy_with_a_corrected_typo_still_counts_as_a_copy(tmp_path, index_dir, fake_embedder):
+    (top,) = bridge_quotes(tmp_path, index_dir, fake_embedder, NEWS.replace("two years", "two yaers"))
     assert {top.source, *top.also_in} == {"a.txt", "b.txt"}
 
 
 def test_reports_that_differ_in_a_figure_are_not_copies(tmp_path, index_dir, fake_embedder):
-    folder = tmp_path / "reports"
-    folder.mkdir()
-    (folder / "a.txt").write_text(NEWS, encoding="utf-8")
-    (folder / "b.txt").write_text(NEWS.replace("took two years", "took 3 years"), encoding="utf-8")
-    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
-    quotes = bot.answer("How much did the bridge cost to build?", top_k=3).quotes
-    costs = [q for q in quotes if "£4.2m" in q.text]
+    costs = bridge_quotes(tmp_path, index_dir, fake_embedder, NEWS.replace("two years", "3 years"))
     assert {q.source for q in costs} == {"a.txt", "b.txt"} and all(not q.also_in for q in costs)
