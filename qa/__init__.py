@@ -2,7 +2,7 @@
 
     from qa import QA, answer
     bot = QA.from_directory("corpus")
-    reply = bot.answer("Who signed the memorandum?")
+    reply = bot.answer("Who opened the bridge?")
     reply.quotes[0].text   # exact words from bot.documents[reply.quotes[0].source].text
 """
 

@@ -6,7 +6,7 @@ figure, "who" for a person or an organisation, "where" for a place, "name the â€
 names, and "Who is X?" for what X is (an apposition, or a title before the name). Detection
 is by the question's wording and, for sentences, by surface patterns (digits, currency, month
 names, capitalised words). What it leaves out: named-entity recognition proper, and question
-forms that hide their type ("What did they sign?"). Questions about the document itself (its
+forms that hide their type ("What did they agree?"). Questions about the document itself (its
 author, date, outlet) are recognised separately.
 """
 
@@ -26,7 +26,7 @@ class AnswerType(Enum):
     PERSON = "person"
     PLACE = "place"
     NAMES = "names"
-    """Several named things: "Name the satellites", "What are the names of the winners?"."""
+    """Several named things: "Name the bands", "What are the names of the winners?"."""
     MONEY = "money"
     COUNT = "count"
     """"How many": a figure that is neither a year nor a sum of money."""
@@ -108,7 +108,7 @@ _IDENTITY_QUESTION = re.compile(r"^\W*(?:who|what)\s+(?:is|are|was|were)\s+(?!th
 def identified(question: str) -> str | None:
     """The name a "Who is X?" / "What is X?" question asks about, or None.
 
-    In a question typed with capitals X must be capitalised ("What is Voyager thrilled about?"
+    In a question typed with capitals X must be capitalised ("What is Acme worried about?"
     asks no identity); in one typed all in lower case, X is at most three words."""
     match = _IDENTITY_QUESTION.match(question.strip())
     if not match:
@@ -323,7 +323,7 @@ def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: Ans
 
 
 def _name_part(run: str) -> str:
-    """A person's name without the role words before it ("Board Chairman Jo Lee" gives "Jo Lee")."""
+    """A person's name without the role words before it ("Finance Director Jo Lee" gives "Jo Lee")."""
     from qa.chunker import person_name
 
     return person_name(run) or run

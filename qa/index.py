@@ -101,7 +101,7 @@ class LexicalIndex:
 
     def respell(self, text: str) -> str:
         """`text` with each word the corpus lacks replaced by the corpus's spelling of its
-        correction ("sattelites" by "satellites"), for searches that read words, not terms."""
+        correction ("footbrige" by "footbridge"), for searches that read words, not terms."""
 
         def replacement(match: re.Match[str]) -> str:
             word = match.group(0)
