@@ -136,7 +136,8 @@ class Retriever:
         chunk_count = len(self.index.chunks)
         lexical_index = self.index.lexical
         respelled = lexical_index.respell(question)
-        query = self.embedder.encode([lexical_index.expand(respelled)])
+        searched = lexical_index.expand(respelled)
+        query = self.embedder.encode([searched])
         exact = isinstance(self.index.vectors, faiss.IndexFlat)
         depth = min(chunk_count, DENSE_DEPTH if exact else APPROXIMATE_DEPTH)
         cosines, ids = self.index.vectors.search(np.ascontiguousarray(query, dtype=np.float32), depth)
@@ -145,7 +146,7 @@ class Retriever:
         dense[ids[0][found]] = cosines[0][found]
         dense = np.clip(dense, 0.0, 1.0)
 
-        query_terms = [lexical_index.correct(term) for term in terms(lexical_index.expand(question))]
+        query_terms = [lexical_index.correct(term) for term in terms(searched)]
         lexical = lexical_index.scores(query_terms)
         top = float(lexical.max()) if len(lexical) else 0.0
         lexical = lexical / (top if top > 0 else 1.0)
