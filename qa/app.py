@@ -74,7 +74,7 @@ def source_block(number: int, quote: Quote, bot: QA, *, closest: bool = False) -
         lines.append(f"*In context:* {passage}")
     lines.append(f"`{render.escape(quote.source)}` · characters {quote.start}–{quote.end} · score {quote.score:.2f}")
     if quote.also_in:
-        lines.append("The same words (or nearly) are also in " + ", ".join(f"`{render.escape(c)}`" for c in quote.also_in))
+        lines.append(f"{render.ALSO_IN.capitalize()} " + ", ".join(f"`{render.escape(c)}`" for c in quote.also_in))
     return gr.ChatMessage(role="assistant", content="\n\n".join(lines),
                           metadata={"title": title, "status": "done"})
 

@@ -15,6 +15,7 @@ import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
+from qa import render
 from qa.errors import QAError
 
 EXIT_ERROR = 1
@@ -66,7 +67,7 @@ def format_answer(reply) -> str:
         who = f"{quote.speaker}, in " if quote.speaker else ""
         lines.append(f"   — {who}{quote.title} · {quote.source}, characters {quote.start}–{quote.end}")
         if quote.also_in:
-            lines.append(f"     (the same words, or nearly, are also in {', '.join(quote.also_in)})")
+            lines.append(f"     ({render.ALSO_IN} {', '.join(quote.also_in)})")
     return "\n".join(lines)
 
 

@@ -10,7 +10,6 @@ the assistant's turns (source lines, notes).
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,8 +22,6 @@ _REFERS_BACK = re.compile(
     r"the same|the former|the latter)\b", re.IGNORECASE)
 _CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|what else)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+")
-_QUOTED_LINE = re.compile(r"^>\s?(.*)$", re.MULTILINE)
-_ESCAPE = re.compile(r"\\(.)")
 SHORT = 3
 """Questions with at most this many content terms rarely stand alone."""
 
@@ -63,5 +60,4 @@ def _last_quote(history: Sequence[dict[str, str]]) -> str:
     replies = [m.get("content", "") for m in history if m.get("role") == "assistant"]
     if not replies or render.NO_ANSWER in replies[-1]:  # notes may stand before it
         return ""
-    quoted = " ".join(_QUOTED_LINE.findall(replies[-1]))
-    return html.unescape(_ESCAPE.sub(r"\1", quoted.replace("**", ""))).strip()
+    return render.quoted_words(replies[-1])

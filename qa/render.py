@@ -13,7 +13,11 @@ import re
 from qa.records import Document, Quote
 
 NO_ANSWER = "The documents don't say."
+ALSO_IN = "the same words, or nearly, are also in"
+"""Said of a quote whose story has copies in other files."""
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
+_ESCAPED = re.compile(r"\\(.)")
+_QUOTED_LINE = re.compile(r"^>\s?(.*)$", re.MULTILINE)
 
 
 def escape(text: str) -> str:
@@ -27,9 +31,15 @@ def blockquote(quote: Quote) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in text.splitlines())
 
 
+def quoted_words(reply: str) -> str:
+    """The words of a reply's blockquotes as plain text: `blockquote` and `escape` undone."""
+    quoted = " ".join(_QUOTED_LINE.findall(reply))
+    return html.unescape(_ESCAPED.sub(r"\1", quoted.replace("**", ""))).strip()
+
+
 def source_line(quote: Quote, document: Document) -> str:
     said = f"{escape(quote.speaker)}, in " if quote.speaker else ""
-    copies = f" (the same words, or nearly, are also in {', '.join(f'`{c}`' for c in quote.also_in)})" if quote.also_in else ""
+    copies = f" ({ALSO_IN} {', '.join(f'`{c}`' for c in quote.also_in)})" if quote.also_in else ""
     return (f"— {said}*{escape(document.label())}* · `{quote.source}`, "
             f"characters {quote.start}–{quote.end}{copies}")
 
