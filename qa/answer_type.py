@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from enum import Enum
 
+from qa.chunker import ROLE_WORDS, person_name
 from qa.text import POLITE_OPENING, STOPWORDS
 
 
@@ -130,8 +131,6 @@ _MORE_ROLES = frozenset("ceo chancellor premier king queen pope captain coach".s
 
 
 def _is_role(word: str) -> bool:
-    from qa.chunker import ROLE_WORDS
-
     bare = word.lower().strip(".?!")
     return bare in ROLE_WORDS or bare in _MORE_ROLES
 
@@ -324,6 +323,4 @@ def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: Ans
 
 def _name_part(run: str) -> str:
     """A person's name without the role words before it ("Finance Director Jo Lee" gives "Jo Lee")."""
-    from qa.chunker import person_name
-
     return person_name(run) or run
