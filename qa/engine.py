@@ -18,7 +18,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from qa import render
-from qa.answer_type import answer_span, question_type
+from qa.answer_type import AnswerType, answer_span, question_type
 from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence, standout
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
@@ -124,15 +124,16 @@ class QA:
         same words, or nearly, in another document (a copy of the story) are noted on the first
         quote."""
         quotes: list[Quote] = []
+        kind = question_type(question)
         for hit in hits:
             sentence = self.index.chunks[hit.chunk_id]
             if any(q.source == sentence.doc_id and q.start <= sentence.start < q.end for q in quotes):
                 continue
-            quote = self._quote(sentence, hit.score, question)
+            quote = self._quote(sentence, hit.score, question, kind)
             copy_of = next((i for i, q in enumerate(quotes)
                             if q.source != quote.source and _nearly_same_words(q.text, quote.text)), None)
             if copy_of is not None:
-                if quote.source not in quotes[copy_of].also_in and quote.source != quotes[copy_of].source:
+                if quote.source not in quotes[copy_of].also_in:
                     quotes[copy_of] = replace(quotes[copy_of], also_in=(*quotes[copy_of].also_in, quote.source))
                 continue
             quotes.append(quote)
@@ -140,12 +141,12 @@ class QA:
                 break
         return quotes
 
-    def _quote(self, sentence: Chunk, score: float, question: str = "") -> Quote:
+    def _quote(self, sentence: Chunk, score: float, question: str = "", kind: AnswerType = AnswerType.NONE) -> Quote:
         document = self.documents[sentence.doc_id]
         span = self._span(sentence)
         context_start, context_end = self._context(sentence.doc_id, span)
         text = document.text[span.start : span.end]
-        found = answer_span(question_type(question), text, question) if question else None
+        found = answer_span(kind, text, question)
         return Quote(
             text=text,
             source=sentence.doc_id,
