@@ -36,6 +36,8 @@ class AnswerType(Enum):
     PERCENT = "percent"
     IDENTITY = "identity"
     """What a named thing is: "Who is Jane Porter?" wants her role, "What is Acme?" its description."""
+    EXPANSION = "expansion"
+    """What an acronym stands for: "What does BPI stand for?" wants the words its letters begin."""
 
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -49,14 +51,15 @@ _QUESTION_TYPES = [
         r"costs|worth|spend|spent|earn|earned|raise|raised|fetch|fine|fined|charge|donate|donated|give|given|receive|"
         r"sell|sold|salary|budget|invest|invested)\b)|"
         r"\bwhat (?:(?:is|was|were|are|will be) )?(?:the |his |her |their |its )?(salary|price|fee|cost|budget|wage)\b")),
-    (AnswerType.COUNT, re.compile(r"\bhow many\b")),
+    (AnswerType.COUNT, re.compile(r"\bhow many\b|\bwhat (?:is|was|are|were) the (?:population|number) of\b")),
     (AnswerType.DATE, re.compile(
         r"\b(when|what (year|date|day|month|time|century|decade|period)|which (year|date|day|month|century|decade)|"
         r"how long ago|since when|in what (year|century|decade))\b")),
     (AnswerType.NUMBER, re.compile(
         r"\b(how (many|much|old|long|far|big|large|tall|high|often|fast)|what (percentage|proportion|share|number|"
         r"amount|sum|price|salary|cost|fee|figure|size|age|rate)|what (is|was|were|are) the (budget|cost|price|value|"
-        r"salary|population|size|total|number)|by how)\b")),
+        r"salary|population|size|total|number|temperature|height|length|width|depth|distance|speed|weight|area|"
+        r"capacity|altitude|duration|(?:boiling|melting|freezing) point)|by how)\b")),
     (AnswerType.PERSON, re.compile(r"^\W*(who|whom|whose|name|list)\b|\b(who|whom|whose)\b(?!.*\b(what|when|where)\b)")),
     (AnswerType.PLACE, re.compile(r"\b(where|what (country|city|town|county|region|place|state|area)|"
                                   r"which (country|city|town|county|region|place|state|area))\b")),
@@ -188,8 +191,38 @@ def _title_before(sentence: str, end: int) -> tuple[int, int] | None:
     return None if _VERB_ENDING.search(last) else (start, len(sentence[:end].rstrip()))
 
 
+_EXPANSION_QUESTION = re.compile(r"\b(?P<acronym>[A-Za-z][A-Za-z&]{1,9})\s+(?:stands?\s+for|is\s+short\s+for|short\s+for)\b")
+_EXPANSION_JOINERS = r"\s+(?:(?:of|and|for|the|on|in|to|de|du|&)\s+)*"
+
+
+def expanded_acronym(question: str) -> str | None:
+    """The acronym whose meaning a question asks ("What does BPI stand for?" gives "BPI"): written
+    in capitals, or in a question typed all in lower case, any word but a function word
+    ("Which seat does she stand for?" asks no acronym)."""
+    match = _EXPANSION_QUESTION.search(question)
+    if not match:
+        return None
+    acronym = match.group("acronym")
+    typed_lower = not any(character.isupper() for character in question)
+    if not acronym.isupper() and not (typed_lower and acronym not in STOPWORDS):
+        return None
+    return acronym.upper().replace("&", "")
+
+
+def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
+    """Where the sentence spells out the asked acronym: capitalised words whose initials make it."""
+    acronym = expanded_acronym(question)
+    if not acronym:
+        return None
+    pattern = r"\b" + _EXPANSION_JOINERS.join(rf"{letter}[\w'’-]*" for letter in acronym) + r"\b"
+    match = re.search(pattern, sentence)
+    return match.span() if match else None
+
+
 def question_type(question: str) -> AnswerType:
     lowered = POLITE_OPENING.sub("", question.lower().strip())
+    if expanded_acronym(question):
+        return AnswerType.EXPANSION
     if identified(question):
         return AnswerType.IDENTITY
     if _asks_for_several(lowered):
@@ -219,6 +252,8 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
         return new_names(sentence, question) > 1
     if kind is AnswerType.IDENTITY:
         return bool(_identity_spans(sentence, question))
+    if kind is AnswerType.EXPANSION:
+        return _expansion_span(sentence, question) is not None
     if kind is AnswerType.COUNT:
         return bool(_HAS_COUNT.search(_YEAR.sub(" ", _DAY_OF_MONTH.sub(" ", sentence))))
     pattern = {AnswerType.MONEY: _HAS_MONEY, AnswerType.TIME: _HAS_TIME, AnswerType.PERCENT: _HAS_PERCENT}.get(kind)
@@ -266,6 +301,8 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     """
     if kind is AnswerType.IDENTITY:
         return min(_identity_spans(text, question), default=None)
+    if kind is AnswerType.EXPANSION:
+        return _expansion_span(text, question)
     if kind not in _SPANS:
         return None
     pattern, fits = _SPANS[kind]

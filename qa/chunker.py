@@ -22,7 +22,7 @@ import pysbd
 from qa.records import Chunk, Document
 from qa.text import STOPWORDS
 
-CHUNKER_VERSION = "4"
+CHUNKER_VERSION = "6"
 PASSAGE_SENTENCES = 3
 _MAX_SEGMENT_CHARS = 20_000
 
@@ -35,7 +35,8 @@ OPENING_QUOTES = "“\"‘"
 CLOSING_QUOTES = "”\"’"
 _SPEECH_VERBS = (
     r"said|says|added|adds|told|explained|noted|stated|declared|warned|insisted|argued|admitted|"
-    r"commented|continued|stressed|wrote|writes|announced|remarked|claimed|according to"
+    r"commented|continued|stressed|wrote|writes|announced|remarked|claimed|according to|asked|asks|replied|"
+    r"urged|joked|conceded|revealed|predicted|acknowledged"
 )
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:of|the|de|van|von|al|[A-Z][\w'’.\-]*)){0,8}"
 _ATTRIBUTION_AFTER = re.compile(
@@ -43,6 +44,8 @@ _ATTRIBUTION_AFTER = re.compile(
 )
 _ATTRIBUTION_LEAD = re.compile(rf"^(?P<speaker>[^“\"]+?)\s+(?:{_SPEECH_VERBS})\b[^“\"]*[:,]\s*$")
 _REPORTED_SPEECH = re.compile(rf",\s+(?P<speaker>{_NAME})\s+(?:{_SPEECH_VERBS})\b")
+_SPEAKER_FIRST = re.compile(rf"^(?P<speaker>[A-Z][\w'’.\-]*(?:\s+[\w'’.\-]+){{0,7}}?\s+[A-Z][\w'’.\-]*)\s+(?:{_SPEECH_VERBS})\b")
+"""Reported speech led by its speaker: "Shadow health secretary Jo Lee said that ..."."""
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of\s+)?[A-Z][\w'’\-]*)*")
 _PRONOUN_START = re.compile(
     r"^[\"“‘']?(?P<word>He|She|They|It|This|That|These|Those|His|Her|Their|Its|The\s+\w+)\b"
@@ -123,6 +126,21 @@ def _split_inside_quotes(text: str, start: int, end: int) -> list[tuple[int, int
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+_STRAY_CLOSING_QUOTE = re.compile(r"[”\"](?=\s)")
+"""A closing quotation mark the segmenter put at the start of the next sentence (`now." On ...`):
+an opening mark is followed by its first word, not by a space."""
+
+
+def _give_back_closing_quote(text: str, spans: list[_Span], span: _Span) -> _Span:
+    """Move a closing quotation mark that opens `span` to the end of the sentence before it."""
+    stray = _STRAY_CLOSING_QUOTE.match(text, span.start, span.end)
+    if not stray or not spans or spans[-1].paragraph != span.paragraph or text[spans[-1].end:stray.start()].strip():
+        return span
+    spans[-1] = _Span(spans[-1].start, stray.end(), span.paragraph)
+    rest = text[stray.end():span.end]
+    return _Span(span.end - len(rest.lstrip()), span.end, span.paragraph)
+
+
 def sentence_spans(text: str) -> list[_Span]:
     spans: list[_Span] = []
     for number, (para_start, para_end) in enumerate(paragraphs(text)):
@@ -131,7 +149,9 @@ def sentence_spans(text: str) -> list[_Span]:
                 for s, e in _split_inside_quotes(text, seg_start, seg_end):
                     lead = len(text[s:e]) - len(text[s:e].lstrip())
                     trail = len(text[s:e].rstrip())
-                    spans.append(_Span(s + lead, s + trail, number))
+                    span = _give_back_closing_quote(text, spans, _Span(s + lead, s + trail, number))
+                    if span.end > span.start:
+                        spans.append(span)
     return spans
 
 
@@ -166,7 +186,7 @@ def attribution(sentence: str) -> str | None:
         match = _ATTRIBUTION_LEAD.match(sentence[:opening])
         if match:
             return _clean_speaker(match.group("speaker"))
-    match = _REPORTED_SPEECH.search(sentence)
+    match = _REPORTED_SPEECH.search(sentence) or _SPEAKER_FIRST.match(sentence)
     return _clean_speaker(match.group("speaker")) if match else None
 
 

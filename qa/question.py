@@ -3,8 +3,8 @@
 Control characters become spaces, runs of white space shrink to one, and an over-long question
 is cut at a word boundary (with a note saying so). A question with no letters or digits is
 refused with a `QuestionError`. Requests that quoting cannot serve (write a poem, tell a joke,
-give advice, talk about the bot itself) are recognised so the engine can say so instead of
-quoting something vaguely alike. What it leaves out: spelling correction (see
+give advice, tell the time or today's weather, talk about the bot itself) are recognised so the
+engine can say so instead of quoting something vaguely alike. What it leaves out: spelling correction (see
 `LexicalIndex.respell`) and translation.
 """
 
@@ -27,9 +27,11 @@ _NOT_FOR_QUOTING = re.compile(
     r"^(?:tell|give) me (?:a|an|some|another|\d+|two|three|four|five|ten|a few) (?:jokes?|stor(?:y|ies)|poems?|"
     r"riddles?|limericks?|songs?|tips?|ideas?|advice|suggestions?|recipes?)\b|"
     r"^what should i\b|^(?:what|who|how) (?:is|are|was) your\b|^what is your (?:favou?rite|name|opinion|view|age)\b|"
-    r"^(?:who|what) are you\W*$|^how are you(?: doing| today)?\W*$|^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b")
-CANNOT_QUOTE = ("I only answer from the documents, by quoting them: I can't write, summarise, give advice or "
-                "talk about myself. Ask me something the documents may say.")
+    r"^(?:who|what) are you\W*$|^how are you(?: doing| today)?\W*$|^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b|"
+    r"^what (?:time|day|date) is it\b|^what is (?:the date|today's date)\b|"
+    r"\b(?:weather|forecast|temperature)\b(?:\s+\w+){0,4}\s+(?:today|tomorrow|tonight|now|this weekend)\W*$")
+CANNOT_QUOTE = ("I only answer from the documents, by quoting them: I can't write, summarise, give advice, "
+                "tell today's time or weather, or talk about myself. Ask me something the documents may say.")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
     ("What salary will she receive?", AnswerType.MONEY),
     ("How much a week are carers paid?", AnswerType.MONEY),
     ("How many people work there?", AnswerType.COUNT),
+    ("What is the population of the island?", AnswerType.COUNT),
     ("What time does the concert start?", AnswerType.TIME),
     ("What percentage of voters turned out?", AnswerType.PERCENT),
     ("How old is the mayor?", AnswerType.NUMBER),
@@ -32,7 +33,12 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
     ("Who was President of France?", AnswerType.PERSON),
     ("What time period did the dinosaurs live in?", AnswerType.DATE),
     ("How much rain falls a year?", AnswerType.NUMBER),
+    ("What is the boiling point of water in Fahrenheit?", AnswerType.NUMBER),
     ("Can you name the bands on the bill?", AnswerType.NAMES),
+    ("What does BPI stand for?", AnswerType.EXPANSION),
+    ("what is the adss short for", AnswerType.EXPANSION),
+    ("Which seat does she stand for?", AnswerType.NONE),
+    ("What does Labour stand for?", AnswerType.NONE),
 ])
 def test_question_types(question, kind):
     assert question_type(question) is kind
@@ -80,6 +86,10 @@ def test_figures_of_the_asked_for_kind(kind, sentence, expected):
     (AnswerType.IDENTITY, "\"We are proud,\" said the town's mayor Jane Porter.", "Who is Jane Porter?",
      "town's mayor"),
     (AnswerType.IDENTITY, "He vowed to never attack Tory leader Jane Porter.", "Who is Jane Porter?", "Tory leader"),
+    (AnswerType.EXPANSION, "The Association of Directors of Social Services (ADSS) objected.",
+     "What does ADSS stand for?", "Association of Directors of Social Services"),
+    (AnswerType.EXPANSION, "Figures from the BPI, the British Phonographic Industry, show it.", "what does bpi stand for",
+     "British Phonographic Industry"),
 ])
 def test_answer_span_is_the_asked_for_stretch_of_the_text(kind, text, question, expected):
     start, end = answer_span(kind, text, question)
@@ -97,6 +107,13 @@ def test_identity_needs_a_description_or_a_title_beside_the_name():
     assert holds(AnswerType.IDENTITY, "Tory leader Jane Porter spoke.", question)
     assert not holds(AnswerType.IDENTITY, "They build upon Jane Porter's work.", question)
     assert not holds(AnswerType.IDENTITY, "She met Jane Porter a week ago.", question)
+
+
+def test_an_acronym_is_expanded_only_by_words_whose_initials_spell_it():
+    question = "What does DNA stand for?"
+    assert not holds(AnswerType.EXPANSION, "There are 200,000 backlogged DNA samples.", question)
+    assert not holds(AnswerType.EXPANSION, "Detectives Now Ask for help.", "What does DNB stand for?")
+    assert holds(AnswerType.EXPANSION, "Detectives Now Ask for help.", question)
 
 
 def test_names_the_question_already_gives_are_not_the_answer():

@@ -51,6 +51,20 @@ def test_attribution_forms():
     assert attribution("“It works,” Acme's chief Tom Reed said.") == "Acme's chief Tom Reed"
     assert attribution('Tom Reed said: "It works."') == "Tom Reed"
     assert attribution("The sky is blue.") is None
+    assert attribution('Party secretary Matt Reed said it was "a fine gift".') == "Party secretary Matt Reed"
+    assert attribution("Shadow health secretary Jo Lee said that, if elected, she would act.") == \
+        "Shadow health secretary Jo Lee"
+    assert attribution('Ms Lee asked: "Would it not be ironic?"') == "Ms Lee"
+    assert attribution("Opponents said the money was wasted.") is None
+    assert attribution("In 2004 the council said no.") is None
+
+
+def test_a_closing_quotation_mark_stays_with_the_sentence_it_closes():
+    text = ('Jo Lee said: "A cure is ten years away. "It is close. Help is needed now." '
+            'On Monday, she flew home.')
+    found = sentences(doc(text))
+    assert [s.text for s in found][-2:] == ['Help is needed now."', "On Monday, she flew home."]
+    assert {s.speaker for s in found[:-1]} == {"Jo Lee"}
 
 
 def test_leading_pronoun_is_searched_with_the_last_named_speaker():

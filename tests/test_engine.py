@@ -150,7 +150,7 @@ def test_misspelt_question_is_answered_with_a_note_on_how_it_was_read(fake_bot):
 @pytest.mark.parametrize("request_text", [
     "Write me a poem about the bridge.", "Tell me a joke.", "Please summarise the story.",
     "What's your favourite colour?", "Give me three tips for better sleep.", "Can you write a haiku about it?",
-    "Who are you?", "What should I cook for dinner?",
+    "Who are you?", "What should I cook for dinner?", "What is the weather like tomorrow?", "What time is it?",
 ])
 def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, request_text):
     reply = fake_bot.answer(request_text)
@@ -163,6 +163,7 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
     "Who should pay for the bridge?", "Write-offs: how much was lost?", "What did the mayor write?",
     "When should I apply for the grant?", "How long does it take to change your name?", "Code name of the plan?",
     "Tell me the story of the bridge.", "Who are you voting for, according to the poll?",
+    "What time does the concert start tonight?", "What was the weather forecast for the opening day?",
 ])
 def test_questions_that_merely_look_like_requests_are_answered(question):
     assert clean_question(question).for_quoting
