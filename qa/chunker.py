@@ -22,7 +22,7 @@ import pysbd
 from qa.records import Chunk, Document
 from qa.text import STOPWORDS
 
-CHUNKER_VERSION = "6"
+CHUNKER_VERSION = "7"
 PASSAGE_SENTENCES = 3
 _MAX_SEGMENT_CHARS = 20_000
 
@@ -165,10 +165,13 @@ def _quote_balance(sentence: str) -> int:
     return 0
 
 
+_LEADING_CONNECTIVE = re.compile(r"^(?:and|but|as|so|yet|also|however|meanwhile|instead)\b[\s,]*", re.IGNORECASE)
+
+
 def _clean_speaker(raw: str | None) -> str | None:
     if not raw:
         return None
-    speaker = raw.strip(" ,;:—–-\"“”'’")
+    speaker = _LEADING_CONNECTIVE.sub("", raw.strip(" ,;:—–-\"“”'’"))
     if not speaker or len(speaker) > 120 or not any(ch.isalpha() for ch in speaker):
         return None
     return speaker

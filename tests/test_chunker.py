@@ -56,6 +56,8 @@ def test_attribution_forms():
         "Shadow health secretary Jo Lee"
     assert attribution('Ms Lee asked: "Would it not be ironic?"') == "Ms Lee"
     assert attribution("Opponents said the money was wasted.") is None
+    assert attribution("But party leader Jo Lee said it would pass.") == "party leader Jo Lee"
+    assert attribution('And Tom Reed, the mayor, said: "We are ready."') == "Tom Reed, the mayor"
     assert attribution("In 2004 the council said no.") is None
 
 
