@@ -62,7 +62,8 @@ _QUESTION_TYPES = [
         r"capacity|altitude|duration|(?:boiling|melting|freezing) point)|by how)\b")),
     (AnswerType.PERSON, re.compile(r"^\W*(who|whom|whose|name|list)\b|\b(who|whom|whose)\b(?!.*\b(what|when|where)\b)")),
     (AnswerType.PLACE, re.compile(r"\b(where|what (country|city|town|county|region|place|state|area)|"
-                                  r"which (country|city|town|county|region|place|state|area))\b")),
+                                  r"which (country|city|town|county|region|place|state|area)|"
+                                  r"what (is|was) the capital (city )?of)\b")),
 ]
 _HAS_DATE = re.compile(rf"\b(1[0-9]{{3}}|20[0-9]{{2}}|{_MONTHS}|{_DAYS}|yesterday|today|tomorrow|"
                        rf"(last|next|this) (week|month|year)|century|[0-9]{{1,2}}(st|nd|rd|th)?\s+({_MONTHS}))\b",

@@ -2,8 +2,9 @@
 
 A logistic model over the best sentence's dense cosines (its own, its passage's and its
 document's best), how much of the question (rarer words counting more) it contains, whether it
-lacks the kind of answer asked for, whether it states the document metadata asked for, and how
-far it stands out from the corpus's tenth-best sentence. Fitted on the
+lacks the kind of answer asked for, whether it states the document metadata asked for, how
+far it stands out from the corpus's tenth-best sentence, and whether its document ever mentions
+the named thing the question asks about ("the population of Brazil"). Fitted on the
 tuning sets by `tools/tune.py` and stored in `confidence_weights.json`; `answered` is
 `confidence >= THRESHOLD`. What it leaves out: reading the sentence itself (no reader model),
 so a sentence on the right topic that lacks the fact can still score high.
@@ -11,16 +12,20 @@ so a sentence on the right topic that lacks the fact can still score high.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from qa.linear import LinearModel
+from qa.records import Document
+from qa.text import terms
 
 WEIGHTS_FILE = Path(__file__).with_name("confidence_weights.json")
 FEATURES = ("sentence_dense", "passage_dense", "document_dense", "coverage", "own_coverage", "type_missing",
-            "metadata", "standout")
+            "metadata", "standout", "name_absent")
 THRESHOLD = 0.35
 CROWD_RANK = 10
 """`standout` compares the best sentence with the sentence this far down the corpus's ranking."""
@@ -38,6 +43,22 @@ def standout(sentence_cosines: np.ndarray) -> float:
     rank = min(CROWD_RANK, count) - 1
     leaders = -np.partition(-np.asarray(sentence_cosines, dtype=np.float64), rank)[: rank + 1]
     return float(leaders.max() - leaders.min())
+
+
+_NAMED_AFTER = re.compile(r"\b(?:of|in|from|about|for)\s+(?:the\s+)?(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
+"""A name the question's fact is about: "the population of Brazil", "the longest river in Africa"."""
+
+
+def name_absent(question: str, document: Document) -> float:
+    """1.0 when the question asks about a named thing that `document` never mentions, else 0.0."""
+    known = _terms_of(f"{document.title}\n{document.text}")
+    names = (terms(match.group("name")) for match in _NAMED_AFTER.finditer(question))
+    return float(any(name and not any(term in known for term in name) for name in names))
+
+
+@lru_cache(maxsize=2048)
+def _terms_of(text: str) -> frozenset[str]:
+    return frozenset(terms(text))
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from qa import render
 from qa.answer_type import AnswerType, answer_span, question_type
-from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence, standout
+from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence, name_absent, standout
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
 from qa.followup import conversation_context
@@ -111,10 +111,11 @@ class QA:
         if not quotes:
             return Answer(question=cleaned.text, answered=False, notes=notes, text=render.no_answer(None, None))
         best = quotes[0]
-        evidence = Evidence({**hits[0].features, "standout": standout(signals.values["sentence_dense"])})
+        document = self.documents[best.source]
+        evidence = Evidence({**hits[0].features, "standout": standout(signals.values["sentence_dense"]),
+                             "name_absent": name_absent(cleaned.text, document)})
         score = confidence(self.confidence_model, evidence)
         answered = score >= THRESHOLD
-        document = self.documents[best.source]
         text = render.answer(best, document) if answered else render.no_answer(best, document)
         return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
                       confidence=round(score, 4), notes=notes)

@@ -26,7 +26,7 @@ _NOT_FOR_QUOTING = re.compile(
     r"draft|code|solve|calculate)\s+(?:me|us|a|an|some|my|this|that|the|it|[\"“'])|"
     r"^(?:tell|give) me (?:a|an|some|another|\d+|two|three|four|five|ten|a few) (?:jokes?|stor(?:y|ies)|poems?|"
     r"riddles?|limericks?|songs?|tips?|ideas?|advice|suggestions?|recipes?)\b|"
-    r"^what should i\b|^(?:what|who|how) (?:is|are|was) your\b|^what is your (?:favou?rite|name|opinion|view|age)\b|"
+    r"^(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|good|the best)\b|^what should i\b|^(?:what|who|how) (?:is|are|was) your\b|^what is your (?:favou?rite|name|opinion|view|age)\b|"
     r"^(?:who|what) are you\W*$|^how are you(?: doing| today)?\W*$|^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b|"
     r"^what (?:time|day|date) is it\b|^what is (?:the date|today's date)\b|"
     r"\b(?:weather|forecast|temperature)\b(?:\s+\w+){0,4}\s+(?:today|tomorrow|tonight|now|this weekend)\W*$")

@@ -20,6 +20,7 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
     ("Who opened the bridge?", AnswerType.PERSON),
     ("Name the chairman of the board.", AnswerType.PERSON),
     ("Where is the museum?", AnswerType.PLACE),
+    ("What is the capital of the region?", AnswerType.PLACE),
     ("Name the bands on the bill.", AnswerType.NAMES),
     ("List all members of the group", AnswerType.NAMES),
     ("What are the names of the winners?", AnswerType.NAMES),

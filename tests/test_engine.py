@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from qa import QA, Answer, QuestionError
-from qa.confidence import THRESHOLD, standout
+from qa import QA, Answer, Document, QuestionError
+from qa.confidence import THRESHOLD, name_absent, standout
 from qa.question import CANNOT_QUOTE, MAX_QUESTION_CHARS, clean_question
 
 from conftest import MUSEUM, NEWS
@@ -151,6 +151,7 @@ def test_misspelt_question_is_answered_with_a_note_on_how_it_was_read(fake_bot):
     "Write me a poem about the bridge.", "Tell me a joke.", "Please summarise the story.",
     "What's your favourite colour?", "Give me three tips for better sleep.", "Can you write a haiku about it?",
     "Who are you?", "What should I cook for dinner?", "What is the weather like tomorrow?", "What time is it?",
+    "Can you recommend a book?",
 ])
 def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, request_text):
     reply = fake_bot.answer(request_text)
@@ -164,6 +165,7 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
     "When should I apply for the grant?", "How long does it take to change your name?", "Code name of the plan?",
     "Tell me the story of the bridge.", "Who are you voting for, according to the poll?",
     "What time does the concert start tonight?", "What was the weather forecast for the opening day?",
+    "Recommended by whom?", "Which film did the critics recommend most?",
 ])
 def test_questions_that_merely_look_like_requests_are_answered(question):
     assert clean_question(question).for_quoting
@@ -178,6 +180,15 @@ def test_standout_is_the_best_sentence_s_lead_over_the_tenth_best():
     assert standout(clear) == pytest.approx(0.50)
     assert standout(np.array([0.5, 0.2])) == pytest.approx(0.3)
     assert standout(np.array([0.5])) == 0.0
+
+
+def test_a_named_thing_the_document_never_mentions_is_noticed():
+    island = Document(id="i.txt", text="About 3,000 people live on Dominica, which has a population of 70,000.",
+                      title="Island census", path="i.txt")
+    assert name_absent("What is the population of Brazil?", island) == 1.0
+    assert name_absent("What is the population of Dominica?", island) == 0.0
+    assert name_absent("What is the population of the island?", island) == 0.0
+    assert name_absent("How many people live in the Island Census area?", island) == 0.0
 
 
 def bridge_quotes(tmp_path, index_dir, fake_embedder, second_report: str):

@@ -1,13 +1,14 @@
 """Fit the ranker and the confidence model on the eval sets, and report how each variant does.
 
-    python tools/tune.py [--sets dev squad news] [--write]
+    python tools/tune.py [--sets dev squad news] [--write [--keep-ranker]]
 
 For every single-turn question it takes the retriever's candidates and labels each by whether
 its quote holds an accepted answer. It prints hit@1 for dense only, lexical only, the first-step
 blend and the learned ranker (cross-validated, folds grouped by article so no article grades
 its own answers), then fits the confidence model (answerable vs not) and prints the abstention
 figures at the threshold and the ROC AUC. With --write the fitted weights replace
-qa/ranker_weights.json and qa/confidence_weights.json.
+qa/ranker_weights.json and qa/confidence_weights.json; with --keep-ranker too, only the
+confidence model is refitted (on the saved ranker's choices) and written.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class Item:
     dense_hit: bool
     lexical_hit: bool
     standout: float
+    name_absent: np.ndarray
+    """Per candidate: `confidence.name_absent` of the question and the candidate's document."""
 
 
 def collect(name: str) -> tuple[QA, list[Item]]:
@@ -86,6 +89,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
 
         found = bot.retriever.candidates(case.question)
         values = found.signals.values
+        documents = [bot.documents[bot.index.chunks[int(table.chunk_ids[row])].doc_id] for row in found.rows]
         items.append(Item(
             set_name=name if case in cases else "offtopic", group=f"{name}:{case.source or 'none'}",
             question=case.question,
@@ -94,6 +98,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
             dense_hit=holds(int(np.argmax(values["sentence_dense"]))),
             lexical_hit=holds(int(np.argmax(values["sentence_lexical"]))),
             standout=confidence_module.standout(values["sentence_dense"]),
+            name_absent=np.array([confidence_module.name_absent(case.question, document) for document in documents]),
         ))
     return bot, items
 
@@ -135,7 +140,8 @@ def confidence_rows(model: LinearModel, items: list[Item]) -> np.ndarray:
     for item in items:
         scores = model.score(relative(item.features))
         best = int(np.argmax(scores))
-        values = {**dict(zip(ranker_module.FEATURES, item.features[best])), "standout": item.standout}
+        values = {**dict(zip(ranker_module.FEATURES, item.features[best])), "standout": item.standout,
+                  "name_absent": item.name_absent[best]}
         rows.append([values[name] for name in confidence_module.FEATURES])
     return np.array(rows)
 
@@ -151,6 +157,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sets", nargs="+", default=list(SETS))
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--keep-ranker", action="store_true", help="refit only the confidence model")
     args = parser.parse_args()
     items = [item for name in args.sets for item in collect(name)[1]]
     by_set = {name: [i for i in items if i.set_name == name] for name in args.sets}
@@ -178,6 +185,8 @@ def main() -> int:
     print("ranker weights:", dict(zip(ranker.features, np.round(ranker.weights, 2))), round(ranker.bias, 2))
     print(f"{'ranker (fit all)':>16}: " + "  ".join(f"{n} {rate(group, lambda i: top_hit(ranker, i))}" for n, group in by_set.items()))
 
+    if args.keep_ranker:
+        ranker = current
     confidence = fit_confidence(confidence_rows(ranker, items), items)
     print("confidence weights:", dict(zip(confidence.features, np.round(confidence.weights, 2))), round(confidence.bias, 2))
     probability = confidence.score(confidence_rows(ranker, items))
@@ -195,7 +204,8 @@ def main() -> int:
                   f"/{np.sum(~answerable & mask)}, false abstentions "
                   f"{np.sum((probability < threshold) & answerable & mask)}/{np.sum(answerable & mask)}")
     if args.write:
-        ranker.save(ranker_module.WEIGHTS_FILE, fitted_on=args.sets)
+        if not args.keep_ranker:
+            ranker.save(ranker_module.WEIGHTS_FILE, fitted_on=args.sets)
         confidence.save(confidence_module.WEIGHTS_FILE, fitted_on=args.sets)
         print("written")
     return 0
