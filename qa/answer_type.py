@@ -339,6 +339,10 @@ _LIST_NEXT = re.compile(r"(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)[A-Z][\w'’
 """The next name of an enumeration: ", B", " and B", ", and B"."""
 
 
+_SENTENCE_END = re.compile(r"[a-z0-9\"”’)]{2}[.!?]$")
+"""The end of a sentence, not of an abbreviation ("Mr.", "U.S.")."""
+
+
 def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
                 question: str) -> tuple[int, int] | None:
     asked = question.lower()
@@ -348,7 +352,8 @@ def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: Ans
             continue
         start = match.start() + (len(match.group(0)) - len(match.group(0).lstrip()))
         if pattern is _NAME_SPAN:
-            opens_sentence = not text[:match.start()].strip(" “\"‘'(")
+            before = text[:match.start()].rstrip(" “\"‘'(\n")
+            opens_sentence = not before or bool(_SENTENCE_END.search(before))
             if found.lower() in STOPWORDS or (opens_sentence and " " not in found):
                 continue
             name = _name_part(found) if kind is AnswerType.PERSON else found

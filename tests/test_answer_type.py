@@ -76,6 +76,8 @@ def test_figures_of_the_asked_for_kind(kind, sentence, expected):
      "Alpha-1, Alpha-2, and Beta"),
     (AnswerType.PERSON, "The bridge was opened by the mayor, Jane Porter, on Monday.", "Who opened the bridge?",
      "Jane Porter"),
+    (AnswerType.PERSON, "A harbour master was appointed. Former captain Ann Hale starts in May.",
+     "Who was appointed harbour master?", "Ann Hale"),
     (AnswerType.DATE, "Founded in 2010, it now has 40 staff.", "When was it founded?", "2010"),
     (AnswerType.MONEY, "Built in 2010 by 40 staff, the bridge cost £4.2m.", "How much did the bridge cost?", "£4.2m"),
     (AnswerType.COUNT, "Since 2010 the club has won 14 titles for £2m.", "How many titles has it won?", "14"),

@@ -209,3 +209,29 @@ def test_a_copy_with_a_corrected_typo_still_counts_as_a_copy(tmp_path, index_dir
 def test_reports_that_differ_in_a_figure_are_not_copies(tmp_path, index_dir, fake_embedder):
     costs = bridge_quotes(tmp_path, index_dir, fake_embedder, NEWS.replace("two years", "3 years"))
     assert {q.source for q in costs} == {"a.txt", "b.txt"} and all(not q.also_in for q in costs)
+
+
+HARBOUR_MASTER = """Westport appoints harbour master
+
+Westport council has appointed a new harbour master after a year-long search.
+
+Former navy captain Ann Hale, 52, will take up the post in May.
+
+The harbour handles 300 fishing boats a year.
+"""
+
+
+def test_a_quote_lacking_the_asked_for_kind_takes_in_the_next_sentence_that_holds_it(tmp_path, index_dir,
+                                                                                     fake_embedder):
+    folder = tmp_path / "port"
+    folder.mkdir()
+    (folder / "port.txt").write_text(HARBOUR_MASTER, encoding="utf-8")
+    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+    reply = bot.answer("Who has Westport council appointed as harbour master?")
+    top = reply.quotes[0]
+    assert top.text == ("Westport council has appointed a new harbour master after a year-long search.\n\n"
+                        "Former navy captain Ann Hale, 52, will take up the post in May.")
+    assert bot.documents[top.source].text[slice(*top.highlight)] == "Ann Hale"
+    assert_quotes_round_trip(bot, reply)
+    unchanged = bot.answer("Has Westport council appointed a new harbour master?").quotes[0]
+    assert unchanged.text == "Westport council has appointed a new harbour master after a year-long search."
