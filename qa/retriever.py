@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 import faiss
 import numpy as np
 
-from qa.chunker import names_in
+from qa.answer_type import speakers_asked
+from qa.chunker import names_in, person_name, voice
 from qa.embedder import Embedder
 from qa.followup import Conversation
 from qa.index import CorpusIndex
@@ -30,6 +31,8 @@ DENSE_DEPTH = 4096
 APPROXIMATE_DEPTH = 1024
 """With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
 CANDIDATES = 40
+VOICE_REACH = 3
+"""How far down the ranking a sentence in the asked-for person's voice is looked for."""
 SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
            "sentence_lexical", "passage_lexical", "document_lexical")
 
@@ -196,6 +199,18 @@ class Retriever:
             values[name] = conversation.values[name]
         return replace(own, values=values)
 
+    def _asked_voice_first(self, question: str, rows: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """`order` with the best of its first VOICE_REACH sentences in the voice of the person
+        whose words the question asks for ("What did Jo Lee warn?") moved to the front."""
+        names = speakers_asked(question)
+        if not names:
+            return order
+        for place, candidate in enumerate(order[:VOICE_REACH]):
+            speaker = person_name(voice(self._sentence(rows[candidate])))
+            if speaker and {word.lower() for word in speaker.split()} & names:
+                return np.concatenate([[candidate], order[:place], order[place + 1:]])
+        return order
+
     def _sentence(self, row: int):
         return self.index.chunks[int(self.table.chunk_ids[row])]
 
@@ -203,7 +218,7 @@ class Retriever:
         """The `top_k` best sentences, best first, and the signals behind them."""
         found = self.candidates(question, context=context)
         scores = self.ranker.score(relative(found.features)) if len(found.rows) else np.zeros(0)
-        order = np.argsort(-scores, kind="stable")[:top_k]
+        order = self._asked_voice_first(question, found.rows, np.argsort(-scores, kind="stable"))[:top_k]
         hits = [
             Hit(
                 chunk_id=int(self.table.chunk_ids[found.rows[i]]),
