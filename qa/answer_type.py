@@ -329,6 +329,8 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     if kind is AnswerType.COUNT:  # blank out dates, keeping offsets: "11 December" counts nothing
         text = _DAY_OF_MONTH.sub(lambda date: " " * len(date.group(0)), text)
     first = _first_span(pattern, fits, kind, text, question)
+    if first is None and kind is AnswerType.PERSON:  # no two-word personal name: take any name
+        first = _first_span(pattern, _anything, kind, text, question)
     if first is None or kind is not AnswerType.NAMES:
         return first
     start, end = first
@@ -341,6 +343,26 @@ def _anything(_: str) -> bool:
     return True
 
 
+_NOT_PERSONAL = frozenset("""
+    street road avenue square bridge hospital university college school academy council party church
+    cathedral house office department ministry company group club bank association commission committee
+    museum gallery theatre court centre center institute foundation trust union agency authority service
+    services board corporation parliament assembly government north south east west northern southern
+    eastern western united kingdom states republic island islands city county river lake mount airport
+    station stadium festival awards records music news radio television tv channel network league cup
+    """.split())
+
+
+_POSSESSIVE = re.compile(r"['’]s?$")
+
+
+def _looks_like_a_person(name: str) -> bool:
+    """Two to five capitalised words, none of them a word for a place or an organisation:
+    "Ann Hale", not "Great Ormond Street Hospital" or "Northern Ireland"."""
+    words = name.split()
+    return 2 <= len(words) <= 5 and not any(_POSSESSIVE.sub("", word.lower()) in _NOT_PERSONAL for word in words)
+
+
 _SPANS: dict[AnswerType, tuple[re.Pattern[str], Callable[[str], bool]]] = {
     AnswerType.DATE: (_DATE_SPAN, _anything),
     AnswerType.NUMBER: (_NUMBER_SPAN, _anything),
@@ -348,7 +370,7 @@ _SPANS: dict[AnswerType, tuple[re.Pattern[str], Callable[[str], bool]]] = {
     AnswerType.COUNT: (_NUMBER_SPAN, lambda span: not _YEAR.fullmatch(span) and not _HAS_MONEY.search(span)),
     AnswerType.PERCENT: (_NUMBER_SPAN, lambda span: bool(_HAS_PERCENT.search(span))),
     AnswerType.TIME: (_HAS_TIME, _anything),
-    AnswerType.PERSON: (_NAME_SPAN, _anything),
+    AnswerType.PERSON: (_NAME_SPAN, lambda span: _looks_like_a_person(span)),
     AnswerType.PLACE: (_NAME_SPAN, _anything),
     AnswerType.NAMES: (_NAME_SPAN, _anything),
 }
