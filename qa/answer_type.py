@@ -13,11 +13,11 @@ author, date, outlet) are recognised separately.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 
 from qa.chunker import ROLE_WORDS, person_name
-from qa.text import POLITE_OPENING, STOPWORDS
+from qa.text import POLITE_OPENING, STOPWORDS, WORD, stem, terms
 
 
 class AnswerType(Enum):
@@ -329,8 +329,6 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     if kind is AnswerType.COUNT:  # blank out dates, keeping offsets: "11 December" counts nothing
         text = _DAY_OF_MONTH.sub(lambda date: " " * len(date.group(0)), text)
     first = _first_span(pattern, fits, kind, text, question)
-    if first is None and kind is AnswerType.PERSON:  # no two-word personal name: take any name
-        first = _first_span(pattern, _anything, kind, text, question)
     if first is None or kind is not AnswerType.NAMES:
         return first
     start, end = first
@@ -354,6 +352,8 @@ _NOT_PERSONAL = frozenset("""
 
 
 _POSSESSIVE = re.compile(r"['’]s?$")
+IMPERSONAL_DISTANCE = 80
+"""How much further off, in characters, a name that is not a person's counts for "who" questions."""
 
 
 def _looks_like_a_person(name: str) -> bool:
@@ -370,7 +370,7 @@ _SPANS: dict[AnswerType, tuple[re.Pattern[str], Callable[[str], bool]]] = {
     AnswerType.COUNT: (_NUMBER_SPAN, lambda span: not _YEAR.fullmatch(span) and not _HAS_MONEY.search(span)),
     AnswerType.PERCENT: (_NUMBER_SPAN, lambda span: bool(_HAS_PERCENT.search(span))),
     AnswerType.TIME: (_HAS_TIME, _anything),
-    AnswerType.PERSON: (_NAME_SPAN, lambda span: _looks_like_a_person(span)),
+    AnswerType.PERSON: (_NAME_SPAN, _anything),
     AnswerType.PLACE: (_NAME_SPAN, _anything),
     AnswerType.NAMES: (_NAME_SPAN, _anything),
 }
@@ -384,8 +384,9 @@ _SENTENCE_END = re.compile(r"[a-z0-9\"”’)]{2}[.!?]$")
 """The end of a sentence, not of an abbreviation ("Mr.", "U.S.")."""
 
 
-def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
-                question: str) -> tuple[int, int] | None:
+def _spans(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
+           question: str) -> Iterator[tuple[int, int]]:
+    """Every stretch of `text` of the asked-for kind that the question does not already give."""
     asked = question.lower()
     for match in pattern.finditer(text):
         found = match.group(0).strip()
@@ -401,8 +402,28 @@ def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: Ans
             start, found = start + found.rindex(name), name
             if found.lower() in asked:
                 continue
-        return start, start + len(found)
-    return None
+        yield start, start + len(found)
+
+
+def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
+                question: str) -> tuple[int, int] | None:
+    """The first of `_spans`; for a person or a place, the one nearest the question's own words
+    ("It was commissioned by Odo, the Bishop of Bayeux" for "Who commissioned it?"), a name
+    that does not look like a person's counting as IMPERSONAL_DISTANCE characters further off."""
+    spans = list(_spans(pattern, fits, kind, text, question))
+    if kind not in (AnswerType.PERSON, AnswerType.PLACE) or len(spans) < 2:
+        return spans[0] if spans else None
+    asked = set(terms(question))
+    anchors = [match.start() for match in WORD.finditer(text) if stem(match.group(0).lower()) in asked]
+    if not anchors:
+        return spans[0]
+
+    def distance(span: tuple[int, int]) -> int:
+        nearest = min(min(abs(span[0] - anchor), abs(span[1] - anchor)) for anchor in anchors)
+        impersonal = kind is AnswerType.PERSON and not _looks_like_a_person(text[span[0]:span[1]])
+        return nearest + (IMPERSONAL_DISTANCE if impersonal else 0)
+
+    return min(spans, key=distance)
 
 
 def _name_part(run: str) -> str:

@@ -111,6 +111,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             if name in figures:
                 print(f"  {name:<18} {figures[name]:>5}  ({figures[name] / answerable:.1%})")
         print(f"  {'false abstentions':<18} {figures['false_abstentions']:>5}")
+        print(f"  {'highlighted hits':<18} {figures['highlighted@1']:>5}  "
+              f"({figures['highlight_holds_answer']} holding the answer)")
         print(f"unanswerable questions: {figures['unanswerable']}")
         print(f"  {'abstained':<18} {figures['abstained']:>5}")
         if "conversations" in figures:

@@ -2,8 +2,10 @@
 
 A question set is JSONL: `{"question", "answers", "answerable", "source"?}` per line, or
 `{"turns": [...], "answers", "source"?}` for a conversation whose last turn is graded. A hit is
-an accepted answer found (case and spacing aside) inside a returned quote. What it leaves out:
-grading the wording of replies, and timing (see the benchmarks).
+an accepted answer found (case and spacing aside) inside a returned quote; of the hits at rank 1
+whose quote has a highlight, it counts those whose highlight and an accepted answer overlap (one
+inside the other). What it leaves out: grading the wording of replies, and timing (see the
+benchmarks).
 """
 
 from __future__ import annotations
@@ -41,6 +43,17 @@ class Outcome:
     """1-based rank of the first quote holding an accepted answer, None when none does."""
 
     @property
+    def highlight_holds_answer(self) -> bool | None:
+        """For a hit at rank 1 with a highlight: is the highlight inside an accepted answer, or
+        an accepted answer inside it? None otherwise."""
+        if self.hit_rank != 1 or not self.answer.quotes[0].highlight:
+            return None
+        quote = self.answer.quotes[0]
+        start, end = quote.highlight
+        marked = _normal(quote.text[start - quote.start : end - quote.start])
+        return any(marked in _normal(a) or _normal(a) in marked for a in self.case.answers if a.strip())
+
+    @property
     def right_file(self) -> bool:
         return bool(self.answer.quotes) and self.answer.quotes[0].source == self.case.source
 
@@ -65,6 +78,9 @@ class Report:
             "unanswerable": len(unanswerable),
             "abstained": sum(not o.answer.answered for o in unanswerable),
         }
+        highlighted = [o.highlight_holds_answer for o in single if o.highlight_holds_answer is not None]
+        figures["highlighted@1"] = len(highlighted)
+        figures["highlight_holds_answer"] = sum(highlighted)
         if with_source:
             figures["right_file@1"] = sum(o.right_file for o in with_source)
         if turns:

@@ -45,6 +45,7 @@ def test_dev_questions_meet_the_targets(bot):
     assert figures["hit@3"] == 20, figures
     assert figures["abstained"] >= 4, figures
     assert figures["false_abstentions"] <= 1, figures
+    assert figures["highlight_holds_answer"] >= 5, figures  # all 5 highlighted hits when measured
 
 
 def test_follow_up_conversations_on_the_article(bot):
