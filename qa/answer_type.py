@@ -315,9 +315,10 @@ _NAME_SPAN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w'
 def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] | None:
     """Offsets in `text` of the stretch that holds the asked-for kind of answer.
 
-    The first date, time, figure, sum or name the question does not already mention; for
-    several names the whole enumeration, for "Who is X?" the description or title of X. None
-    when the kind is unknown or nothing fits. `text[start:end]` is the span.
+    The date, time, figure, sum or name the question does not already mention, nearest to the
+    question's own words; for several names the whole enumeration, for "Who is X?" the
+    description or title of X. None when the kind is unknown or nothing fits.
+    `text[start:end]` is the span.
     """
     if kind is AnswerType.IDENTITY:
         return min(_identity_spans(text, question), default=None)
@@ -407,19 +408,20 @@ def _spans(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerTy
 
 def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
                 question: str) -> tuple[int, int] | None:
-    """The first of `_spans`; for a person or a place, the one nearest the question's own words
-    ("It was commissioned by Odo, the Bishop of Bayeux" for "Who commissioned it?"), a name
-    that does not look like a person's counting as IMPERSONAL_DISTANCE characters further off."""
+    """Of `_spans`, the one nearest the question's own words ("It was commissioned by Odo, the
+    Bishop of Bayeux" for "Who commissioned it?"), for "who" a name that does not look like a
+    person's counting as IMPERSONAL_DISTANCE characters further off; the first when the question's
+    words are not there, and for an enumeration (NAMES), whose first name starts the list."""
     spans = list(_spans(pattern, fits, kind, text, question))
-    if kind not in (AnswerType.PERSON, AnswerType.PLACE) or len(spans) < 2:
+    if kind is AnswerType.NAMES or len(spans) < 2:
         return spans[0] if spans else None
     asked = set(terms(question))
-    anchors = [match.start() for match in WORD.finditer(text) if stem(match.group(0).lower()) in asked]
+    anchors = [match.span() for match in WORD.finditer(text) if stem(match.group(0).lower()) in asked]
     if not anchors:
         return spans[0]
 
     def distance(span: tuple[int, int]) -> int:
-        nearest = min(min(abs(span[0] - anchor), abs(span[1] - anchor)) for anchor in anchors)
+        nearest = min(max(0, start - span[1], span[0] - end) for start, end in anchors)
         impersonal = kind is AnswerType.PERSON and not _looks_like_a_person(text[span[0]:span[1]])
         return nearest + (IMPERSONAL_DISTANCE if impersonal else 0)
 
