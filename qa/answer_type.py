@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from enum import Enum
 
 from qa.chunker import ROLE_WORDS, person_name
-from qa.text import POLITE_OPENING, STOPWORDS, WORD, stem, terms
+from qa.text import POLITE_OPENING, STOPWORDS, WORD, dictionary_stems, stem, terms
 
 
 class AnswerType(Enum):
@@ -192,20 +192,23 @@ def _title_before(sentence: str, end: int) -> tuple[int, int] | None:
     return None if _VERB_ENDING.search(last) else (start, len(sentence[:end].rstrip()))
 
 
-_EXPANSION_QUESTION = re.compile(r"\b(?P<acronym>[A-Za-z][A-Za-z&]{1,9})\s+(?:stands?\s+for|is\s+short\s+for|short\s+for)\b")
+_EXPANSION_QUESTION = re.compile(r"\b(?P<acronym>[A-Za-z][A-Za-z&]{1,9})\s+(?i:stands?\s+for|is\s+short\s+for|short\s+for)\b")
 _EXPANSION_JOINERS = r"\s+(?:(?:of|and|for|the|on|in|to|de|du|&)\s+)*"
 
 
 def expanded_acronym(question: str) -> str | None:
     """The acronym whose meaning a question asks ("What does BPI stand for?" gives "BPI"): written
-    in capitals, or in a question typed all in lower case, any word but a function word
-    ("Which seat does she stand for?" asks no acronym)."""
+    in capitals, or, in a question typed all in one case, a word that is no English word
+    ("Which seat does she stand for?", "what does the party stand for" ask no acronym)."""
     match = _EXPANSION_QUESTION.search(question)
     if not match:
         return None
     acronym = match.group("acronym")
-    typed_lower = not any(character.isupper() for character in question)
-    if not acronym.isupper() and not (typed_lower and acronym not in STOPWORDS):
+    typed_in_one_case = question.islower() or question.isupper()
+    if typed_in_one_case:
+        if stem(acronym.lower()) in dictionary_stems() or acronym.lower() in STOPWORDS:
+            return None  # "what does the party stand for" asks about views, not letters
+    elif not acronym.isupper():
         return None
     return acronym.upper().replace("&", "")
 
@@ -235,6 +238,8 @@ def speakers_asked(question: str) -> frozenset[str]:
     if not match:
         return frozenset()
     subject = match.group("subject") or match.group("source")
+    if re.search(r"['’]s\s+[a-z]", subject):
+        return frozenset()  # "What did Jo Lee's lawyer say?" asks for the lawyer's words
     return frozenset(word.lower() for word in re.findall(r"\w+", subject)
                      if word[0].isupper() and word.lower() not in STOPWORDS and word.lower() not in ROLE_WORDS)
 
@@ -400,7 +405,8 @@ def _spans(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerTy
             if found.lower() in STOPWORDS or (opens_sentence and " " not in found):
                 continue
             name = _name_part(found) if kind is AnswerType.PERSON else found
-            start, found = start + found.rindex(name), name
+            at = found.rfind(name)  # -1 when the name's words were rejoined ("Ann\u00a0Hale")
+            start, found = (start + at, name) if at >= 0 else (start, found)
             if found.lower() in asked:
                 continue
         yield start, start + len(found)

@@ -22,7 +22,7 @@ import pysbd
 from qa.records import Chunk, Document
 from qa.text import STOPWORDS
 
-CHUNKER_VERSION = "7"
+CHUNKER_VERSION = "9"
 PASSAGE_SENTENCES = 3
 _MAX_SEGMENT_CHARS = 20_000
 
@@ -44,7 +44,8 @@ _ATTRIBUTION_AFTER = re.compile(
 )
 _ATTRIBUTION_LEAD = re.compile(rf"^(?P<speaker>[^“\"]+?)\s+(?:{_SPEECH_VERBS})\b[^“\"]*[:,]\s*$")
 _REPORTED_SPEECH = re.compile(rf",\s+(?P<speaker>{_NAME})\s+(?:{_SPEECH_VERBS})\b")
-_SPEAKER_FIRST = re.compile(rf"^(?P<speaker>[A-Z][\w'’.\-]*(?:\s+[\w'’.\-]+){{0,7}}?\s+[A-Z][\w'’.\-]*)\s+(?:{_SPEECH_VERBS})\b")
+_SPEAKER_FIRST = re.compile(rf"^(?P<speaker>[A-Z][\w'’.\-]*(?:\s+[\w'’.\-]+){{0,7}}?\s+[A-Z][\w'’.\-]*)\s+"
+                            rf"(?:{_SPEECH_VERBS.replace('|according to', '')})\b")
 """Reported speech led by its speaker: "Shadow health secretary Jo Lee said that ..."."""
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of\s+)?[A-Z][\w'’\-]*)*")
 _PRONOUN_START = re.compile(
@@ -128,13 +129,13 @@ def _split_inside_quotes(text: str, start: int, end: int) -> list[tuple[int, int
 
 _STRAY_CLOSING_QUOTE = re.compile(r"[”\"](?=\s)")
 """A closing quotation mark the segmenter put at the start of the next sentence (`now." On ...`):
-an opening mark is followed by its first word, not by a space."""
+right after the previous sentence's full stop, and followed by a space, not by a word."""
 
 
 def _give_back_closing_quote(text: str, spans: list[_Span], span: _Span) -> _Span:
     """Move a closing quotation mark that opens `span` to the end of the sentence before it."""
     stray = _STRAY_CLOSING_QUOTE.match(text, span.start, span.end)
-    if not stray or not spans or spans[-1].paragraph != span.paragraph or text[spans[-1].end:stray.start()].strip():
+    if not stray or not spans or spans[-1].paragraph != span.paragraph or stray.start() != spans[-1].end:
         return span
     spans[-1] = _Span(spans[-1].start, stray.end(), span.paragraph)
     rest = text[stray.end():span.end]
@@ -165,7 +166,10 @@ def _quote_balance(sentence: str) -> int:
     return 0
 
 
-_LEADING_CONNECTIVE = re.compile(r"^(?:and|but|as|so|yet|also|however|meanwhile|instead)\b[\s,]*", re.IGNORECASE)
+_LEADING_CONNECTIVE = re.compile(r"^(?:And|But|As|However|Meanwhile)\b[\s,]*")
+_NOT_IN_A_SPEAKER = STOPWORDS - {"and", "of", "the", "for"}
+"""Words that show a sentence's opening is a clause, not a speaker ("Sales rose in March", "It is
+not clear what Acme said")."""
 
 
 def _clean_speaker(raw: str | None) -> str | None:
@@ -189,8 +193,14 @@ def attribution(sentence: str) -> str | None:
         match = _ATTRIBUTION_LEAD.match(sentence[:opening])
         if match:
             return _clean_speaker(match.group("speaker"))
-    match = _REPORTED_SPEECH.search(sentence) or _SPEAKER_FIRST.match(sentence)
-    return _clean_speaker(match.group("speaker")) if match else None
+    match = _REPORTED_SPEECH.search(sentence)
+    if match:
+        return _clean_speaker(match.group("speaker"))
+    match = _SPEAKER_FIRST.match(sentence)
+    speaker = _LEADING_CONNECTIVE.sub("", match.group("speaker")) if match else ""
+    if speaker and not any(word.lower() in _NOT_IN_A_SPEAKER for word in speaker.split()):
+        return _clean_speaker(speaker)
+    return None
 
 
 ROLE_WORDS = frozenset("""

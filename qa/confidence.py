@@ -51,13 +51,16 @@ _NAMED_AFTER = re.compile(r"\b(?:of|in|from|about|for)\s+(?:the\s+)?(?P<name>[A-
 
 def name_absent(question: str, document: Document) -> float:
     """1.0 when the question asks about a named thing that `document` never mentions, else 0.0."""
-    known = _terms_of(f"{document.title}\n{document.text}")
-    names = (terms(match.group("name")) for match in _NAMED_AFTER.finditer(question))
+    names = [terms(match.group("name")) for match in _NAMED_AFTER.finditer(question)]
+    if not names:
+        return 0.0
+    known = _terms_of(document.text) | _terms_of(document.title)
     return float(any(name and not any(term in known for term in name) for name in names))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=256)
 def _terms_of(text: str) -> frozenset[str]:
+    """Cached by the document's own string, whose hash Python keeps: no copy, no rehashing."""
     return frozenset(terms(text))
 
 

@@ -28,8 +28,9 @@ _NOT_FOR_QUOTING = re.compile(
     r"riddles?|limericks?|songs?|tips?|ideas?|advice|suggestions?|recipes?)\b|"
     r"^(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|good|the best)\b|^what should i\b|^(?:what|who|how) (?:is|are|was) your\b|^what is your (?:favou?rite|name|opinion|view|age)\b|"
     r"^(?:who|what) are you\W*$|^how are you(?: doing| today)?\W*$|^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b|"
-    r"^what (?:time|day|date) is it\b|^what is (?:the date|today's date)\b|"
-    r"\b(?:weather|forecast|temperature)\b(?:\s+\w+){0,4}\s+(?:today|tomorrow|tonight|now|this weekend)\W*$")
+    r"^what (?:time|day|date) is it(?: now| today| in [\w ]+)?\W*$|^what is (?:the date|today's date)(?: today)?\W*$|"
+    r"^(?:what|how) (?:is|will)\b.*\b(?:weather|forecast|temperature)\b(?:\s+\w+){0,4}\s+"
+    r"(?:today|tomorrow|tonight|now|this weekend)\W*$")
 CANNOT_QUOTE = ("I only answer from the documents, by quoting them: I can't write, summarise, give advice, "
                 "tell today's time or weather, or talk about myself. Ask me something the documents may say.")
 

@@ -40,6 +40,8 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
     ("what is the adss short for", AnswerType.EXPANSION),
     ("Which seat does she stand for?", AnswerType.NONE),
     ("What does Labour stand for?", AnswerType.NONE),
+    ("what does the party stand for", AnswerType.NONE),
+    ("WHAT DOES BPI STAND FOR?", AnswerType.EXPANSION),
 ])
 def test_question_types(question, kind):
     assert question_type(question) is kind
@@ -126,6 +128,12 @@ def test_an_acronym_is_expanded_only_by_words_whose_initials_spell_it():
     assert holds(AnswerType.EXPANSION, "Detectives Now Ask for help.", question)
 
 
+def test_a_name_written_with_an_unusual_space_is_still_a_span_of_the_text():
+    text = "Jo Lee said the captain is Ann\u00a0Hale, who joined."
+    start, end = answer_span(AnswerType.PERSON, text, "Who is the new captain?")
+    assert 0 <= start < end <= len(text)
+
+
 def test_names_the_question_already_gives_are_not_the_answer():
     text = "Jane Porter said Tom Reed would run the ferry."
     start, end = answer_span(AnswerType.PERSON, text, "Who did Jane Porter say would run the ferry?")
@@ -152,6 +160,7 @@ def test_questions_about_the_document_itself(question, fields):
     ("Where will Tom Reed work next?", set()),
     ("What did the critics say?", set()),
     ("What is the river called?", set()),
+    ("What did Jo Lee's lawyer say?", set()),
 ])
 def test_whose_words_a_question_asks_for(question, names):
     assert speakers_asked(question) == names

@@ -59,6 +59,15 @@ def test_attribution_forms():
     assert attribution("But party leader Jo Lee said it would pass.") == "party leader Jo Lee"
     assert attribution('And Tom Reed, the mayor, said: "We are ready."') == "Tom Reed, the mayor"
     assert attribution("In 2004 the council said no.") is None
+    assert attribution("Sales rose sharply in March according to figures from the ONS.") is None
+    assert attribution("It is not clear what Acme said.") is None
+
+
+def test_an_opening_quotation_mark_before_a_space_stays_where_it_is():
+    text = 'The mayor spoke to reporters. " We are proud of it. It is new," said Jane Porter.'
+    found = sentences(doc(text))
+    assert found[0].text == "The mayor spoke to reporters."
+    assert found[1].speaker == "Jane Porter"
 
 
 def test_a_closing_quotation_mark_stays_with_the_sentence_it_closes():

@@ -152,6 +152,7 @@ def test_misspelt_question_is_answered_with_a_note_on_how_it_was_read(fake_bot):
     "Write me a poem about the bridge.", "Tell me a joke.", "Please summarise the story.",
     "What's your favourite colour?", "Give me three tips for better sleep.", "Can you write a haiku about it?",
     "Who are you?", "What should I cook for dinner?", "What is the weather like tomorrow?", "What time is it?",
+    "What time is it in Tokyo?", "What is the date today?",
     "Can you recommend a book?",
 ])
 def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, request_text):
@@ -166,7 +167,9 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
     "When should I apply for the grant?", "How long does it take to change your name?", "Code name of the plan?",
     "Tell me the story of the bridge.", "Who are you voting for, according to the poll?",
     "What time does the concert start tonight?", "What was the weather forecast for the opening day?",
-    "Recommended by whom?", "Which film did the critics recommend most?",
+    "Recommended by whom?", "Which film did the critics recommend most?", "What is the date of the election?",
+    "What time is it scheduled to start?", "What day is it held on?", "What was the temperature in Paris today?",
+    "What did the forecast say about rain this weekend?",
 ])
 def test_questions_that_merely_look_like_requests_are_answered(question):
     assert clean_question(question).for_quoting
