@@ -240,7 +240,7 @@ def speakers_asked(question: str) -> frozenset[str]:
     subject = match.group("subject") or match.group("source")
     if re.search(r"['’]s\s+[a-z]", subject):
         return frozenset()  # "What did Jo Lee's lawyer say?" asks for the lawyer's words
-    return frozenset(word.lower() for word in re.findall(r"\w+", subject)
+    return frozenset(word.lower() for word in WORD.findall(subject)
                      if word[0].isupper() and word.lower() not in STOPWORDS and word.lower() not in ROLE_WORDS)
 
 
@@ -334,7 +334,7 @@ def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] |
     pattern, fits = _SPANS[kind]
     if kind is AnswerType.COUNT:  # blank out dates, keeping offsets: "11 December" counts nothing
         text = _DAY_OF_MONTH.sub(lambda date: " " * len(date.group(0)), text)
-    first = _first_span(pattern, fits, kind, text, question)
+    first = _nearest_span(pattern, fits, kind, text, question)
     if first is None or kind is not AnswerType.NAMES:
         return first
     start, end = first
@@ -412,8 +412,8 @@ def _spans(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerTy
         yield start, start + len(found)
 
 
-def _first_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
-                question: str) -> tuple[int, int] | None:
+def _nearest_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
+                  question: str) -> tuple[int, int] | None:
     """Of `_spans`, the one nearest the question's own words ("It was commissioned by Odo, the
     Bishop of Bayeux" for "Who commissioned it?"), for "who" a name that does not look like a
     person's counting as IMPERSONAL_DISTANCE characters further off; the first when the question's

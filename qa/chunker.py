@@ -33,11 +33,13 @@ _ABBREVIATION = re.compile(
 )
 OPENING_QUOTES = "“\"‘"
 CLOSING_QUOTES = "”\"’"
-_SPEECH_VERBS = (
+_SPEAKING = (
     r"said|says|added|adds|told|explained|noted|stated|declared|warned|insisted|argued|admitted|"
-    r"commented|continued|stressed|wrote|writes|announced|remarked|claimed|according to|asked|asks|replied|"
+    r"commented|continued|stressed|wrote|writes|announced|remarked|claimed|asked|asks|replied|"
     r"urged|joked|conceded|revealed|predicted|acknowledged"
 )
+"""Verbs whose subject is the speaker ("Jo Lee said")."""
+_SPEECH_VERBS = _SPEAKING + "|according to"
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+(?:of|the|de|van|von|al|[A-Z][\w'’.\-]*)){0,8}"
 _ATTRIBUTION_AFTER = re.compile(
     rf"^[\s,.;:!?\-–—]*(?:(?:{_SPEECH_VERBS})\s+(?P<after>[^.;!?]+?)|(?P<before>[^.;!?]+?)\s+(?:{_SPEECH_VERBS})\b[^.;!?]*)[.!?]?\s*$"
@@ -45,7 +47,7 @@ _ATTRIBUTION_AFTER = re.compile(
 _ATTRIBUTION_LEAD = re.compile(rf"^(?P<speaker>[^“\"]+?)\s+(?:{_SPEECH_VERBS})\b[^“\"]*[:,]\s*$")
 _REPORTED_SPEECH = re.compile(rf",\s+(?P<speaker>{_NAME})\s+(?:{_SPEECH_VERBS})\b")
 _SPEAKER_FIRST = re.compile(rf"^(?P<speaker>[A-Z][\w'’.\-]*(?:\s+[\w'’.\-]+){{0,7}}?\s+[A-Z][\w'’.\-]*)\s+"
-                            rf"(?:{_SPEECH_VERBS.replace('|according to', '')})\b")
+                            rf"(?:{_SPEAKING})\b")
 """Reported speech led by its speaker: "Shadow health secretary Jo Lee said that ..."."""
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of\s+)?[A-Z][\w'’\-]*)*")
 _PRONOUN_START = re.compile(
@@ -197,9 +199,9 @@ def attribution(sentence: str) -> str | None:
     if match:
         return _clean_speaker(match.group("speaker"))
     match = _SPEAKER_FIRST.match(sentence)
-    speaker = _LEADING_CONNECTIVE.sub("", match.group("speaker")) if match else ""
+    speaker = _clean_speaker(match.group("speaker")) if match else None
     if speaker and not any(word.lower() in _NOT_IN_A_SPEAKER for word in speaker.split()):
-        return _clean_speaker(speaker)
+        return speaker
     return None
 
 

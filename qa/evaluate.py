@@ -78,7 +78,7 @@ class Report:
             "unanswerable": len(unanswerable),
             "abstained": sum(not o.answer.answered for o in unanswerable),
         }
-        highlighted = [o.highlight_holds_answer for o in single if o.highlight_holds_answer is not None]
+        highlighted = [held for held in (o.highlight_holds_answer for o in single) if held is not None]
         figures["highlighted@1"] = len(highlighted)
         figures["highlight_holds_answer"] = sum(highlighted)
         if with_source:

@@ -4,8 +4,8 @@ Control characters become spaces, runs of white space shrink to one, and an over
 is cut at a word boundary (with a note saying so). A question with no letters or digits is
 refused with a `QuestionError`. Requests that quoting cannot serve (write a poem, tell a joke,
 give advice, tell the time or today's weather, talk about the bot itself) are recognised so the
-engine can say so instead of quoting something vaguely alike. What it leaves out: spelling correction (see
-`LexicalIndex.respell`) and translation.
+engine can say so instead of quoting something vaguely alike. What it leaves out: spelling
+correction (see `LexicalIndex.respell`) and translation.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ _NOT_FOR_QUOTING = re.compile(
     r"draft|code|solve|calculate)\s+(?:me|us|a|an|some|my|this|that|the|it|[\"“'])|"
     r"^(?:tell|give) me (?:a|an|some|another|\d+|two|three|four|five|ten|a few) (?:jokes?|stor(?:y|ies)|poems?|"
     r"riddles?|limericks?|songs?|tips?|ideas?|advice|suggestions?|recipes?)\b|"
-    r"^(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|good|the best)\b|^what should i\b|^(?:what|who|how) (?:is|are|was) your\b|^what is your (?:favou?rite|name|opinion|view|age)\b|"
-    r"^(?:who|what) are you\W*$|^how are you(?: doing| today)?\W*$|^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b|"
+    r"^(?:recommend|suggest)\s+(?:me\s+|us\s+)?(?:a|an|some|any|good|the best)\b|^what should i\b|"
+    r"^(?:what|who|how) (?:is|are|was) your\b|^what is your (?:favou?rite|name|opinion|view|age)\b|"
+    r"^(?:who|what) are you\W*$|^how are you(?: doing| today)?\W*$|"
+    r"^(?:do|did) you (?:like|love|enjoy|feel|think|dream)\b|"
     r"^what (?:time|day|date) is it(?: now| today| in [\w ]+)?\W*$|^what is (?:the date|today's date)(?: today)?\W*$|"
     r"^(?:what|how) (?:is|will)\b.*\b(?:weather|forecast|temperature)\b(?:\s+\w+){0,4}\s+"
     r"(?:today|tomorrow|tonight|now|this weekend)\W*$")

@@ -67,12 +67,11 @@ class Item:
 def collect(name: str) -> tuple[QA, list[Item]]:
     questions, corpus = SETS[name]
     bot = QA.from_directory(corpus)
-    table = bot.retriever.table
     quote_cache: dict[int, str] = {}
 
     def quote_text(row: int) -> str:
         if row not in quote_cache:
-            quote_cache[row] = _normal(bot._quote(bot.index.chunks[int(table.chunk_ids[row])], 0.0).text)
+            quote_cache[row] = _normal(bot._quote(bot.retriever._sentence(row), 0.0).text)
         return quote_cache[row]
 
     items = []
@@ -89,7 +88,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
 
         found = bot.retriever.candidates(case.question)
         values = found.signals.values
-        documents = [bot.documents[bot.index.chunks[int(table.chunk_ids[row])].doc_id] for row in found.rows]
+        documents = [bot.documents[bot.retriever._sentence(row).doc_id] for row in found.rows]
         items.append(Item(
             set_name=name if case in cases else "offtopic", group=f"{name}:{case.source or 'none'}",
             question=case.question,
