@@ -25,7 +25,7 @@ from qa.index import CorpusIndex
 from qa.records import Document
 from qa.linear import LinearModel
 from qa.ranker import FEATURES, Asked, candidate_features, load_ranker, relative
-from qa.text import terms
+from qa.text import WORD, terms
 
 DENSE_DEPTH = 4096
 APPROXIMATE_DEPTH = 1024
@@ -207,7 +207,7 @@ class Retriever:
             return order
         for place, candidate in enumerate(order[:VOICE_REACH]):
             speaker = person_name(voice(self._sentence(rows[candidate])))
-            if speaker and {word.lower() for word in speaker.split()} & names:
+            if speaker and {word.lower() for word in WORD.findall(speaker)} & names:
                 return np.concatenate([[candidate], order[:place], order[place + 1:]])
         return order
 

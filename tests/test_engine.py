@@ -249,7 +249,7 @@ LIBRARY = """Council votes to close library
 
 The council vote on Monday on the Westport library closure warned readers that its late fees must be paid.
 
-"Readers will lose a vital service and the town will be poorer for it," said campaigner Tom Reed.
+"Readers will lose a vital service and the town will be poorer for it," said campaigner Tom Reed-Hale.
 
 The building will be sold next year.
 """
@@ -258,9 +258,9 @@ The building will be sold next year.
 def test_what_a_named_person_said_comes_before_sentences_that_match_the_question_better(tmp_path, index_dir,
                                                                                         fake_embedder):
     bot = one_story_bot(tmp_path, index_dir, fake_embedder, LIBRARY)
-    question = "What did Tom Reed warn readers about the Westport library closure vote and its late fees?"
+    question = "What did Ms Reed-Hale warn readers about the Westport library closure vote and its late fees?"
     found = bot.retriever.candidates(question)
     ranked_first = found.rows[int(np.argmax(bot.retriever.ranker.score(relative(found.features))))]
     assert bot.retriever._sentence(ranked_first).speaker is None  # the ranker alone prefers the council's sentence
-    assert bot.answer(question).quotes[0].speaker == "campaigner Tom Reed"
+    assert bot.answer(question).quotes[0].speaker == "campaigner Tom Reed-Hale"
     assert bot.answer("What did the council warn readers about the library?").quotes[0].speaker is None
