@@ -4,10 +4,11 @@ A logistic model over the best sentence's dense cosines (its own, its passage's 
 document's best), how much of the question (rarer words counting more) it contains, whether it
 lacks the kind of answer asked for, whether it states the document metadata asked for, how
 far it stands out from the corpus's tenth-best sentence, and whether its document ever mentions
-the named thing the question asks about ("the population of Brazil"). Fitted on the
-tuning sets by `tools/tune.py` and stored in `confidence_weights.json`; `answered` is
-`confidence >= THRESHOLD`. What it leaves out: reading the sentence itself (no reader model),
-so a sentence on the right topic that lacks the fact can still score high.
+the named thing the question asks about ("the population of Brazil"), and the span reader's
+score for the best sentence (how much more it believes in its best answer span there than in
+"no answer"). Fitted on the tuning sets by `tools/tune.py` and stored in
+`confidence_weights.json`; `answered` is `confidence >= THRESHOLD`. What it leaves out: a
+calibrated probability (it is a ranking of how sure, cut at THRESHOLD).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from qa.text import terms
 
 WEIGHTS_FILE = Path(__file__).with_name("confidence_weights.json")
 FEATURES = ("sentence_dense", "passage_dense", "document_dense", "coverage", "own_coverage", "type_missing",
-            "metadata", "standout", "name_absent")
+            "metadata", "standout", "name_absent", "reader")
 THRESHOLD = 0.35
 CROWD_RANK = 10
 """`standout` compares the best sentence with the sentence this far down the corpus's ranking."""

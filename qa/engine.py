@@ -1,8 +1,9 @@
 """Answering: the `QA` engine that turns a question into quoted sentences, or says it can't.
 
-It ties the stages together: load the corpus, load or build its index, retrieve sentences,
-widen each to a quote (a quotation is kept with its attribution when that fits) and mark the
-words in it that most likely answer (a date, a figure, a name), decide from
+It ties the stages together: load the corpus, load or build its index, retrieve sentences
+(ranked, then re-read by the span reader), widen each to a quote (a quotation is kept with its
+attribution when that fits) and mark the words in it that answer (the reader's span, or else
+a date, figure or name of the kind asked for), decide from
 the confidence whether the corpus answers, and write the reply. Every quoted word is copied
 from a document. A question that leans on earlier turns is searched together with them (see
 `qa/followup.py`). What it leaves out: generating text.
@@ -26,6 +27,7 @@ from qa.followup import conversation_context
 from qa.index import CorpusIndex, load_or_build
 from qa.loader import load_corpus
 from qa.question import CANNOT_QUOTE, clean_question
+from qa.reader import Reader, SentenceReading, shipped_reader
 from qa.records import Answer, Chunk, Document, Quote
 from qa.retriever import Hit, Retriever
 
@@ -54,14 +56,16 @@ class _Span:
 
 
 class QA:
-    """Question answering over one folder of documents. Safe to share between threads."""
+    """Question answering over one folder of documents. Safe to share between threads.
+
+    `reader` defaults to the shipped reader (`qa.reader`), loaded on the first question."""
 
     def __init__(self, documents: dict[str, Document], index: CorpusIndex, embedder: Embedder,
-                 *, warnings: Sequence[str] = (), built: bool = False) -> None:
+                 *, reader: Reader | None = None, warnings: Sequence[str] = (), built: bool = False) -> None:
         self.documents = documents
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder, documents)
+        self.retriever = Retriever(index, embedder, documents, reader=reader or shipped_reader())
         self.confidence_model = load_confidence()
         self.sentences: dict[str, list[Chunk]] = {}
         """Each document's sentences in order."""
@@ -74,7 +78,7 @@ class QA:
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str] | None = None,
-                       embedder: Embedder | None = None,
+                       embedder: Embedder | None = None, reader: Reader | None = None,
                        progress: Callable[[int, int], None] | None = None) -> QA:
         """Load a folder of .txt/.md files and its index (built and saved on first use)."""
         corpus = load_corpus(path)
@@ -82,7 +86,7 @@ class QA:
         loaded = load_or_build(list(corpus.documents.values()), embedder,
                                root=Path(index_dir) if index_dir else None, progress=progress)
         warnings = [*corpus.skipped, *([loaded.warning] if loaded.warning else [])]
-        return cls(corpus.documents, loaded.index, embedder, warnings=warnings, built=loaded.built)
+        return cls(corpus.documents, loaded.index, embedder, reader=reader, warnings=warnings, built=loaded.built)
 
     @classmethod
     def default(cls) -> QA:
@@ -92,6 +96,13 @@ class QA:
             if _default is None:
                 _default = cls.from_directory(bundled_corpus())
             return _default
+
+    def warm_up(self) -> None:
+        """Load the embedding model and the reader now rather than on the first question."""
+        for component in (self.embedder, self.retriever.reader):
+            warm = getattr(component, "warm_up", None)
+            if warm:
+                warm()
 
     def answer(self, question: str, history: Sequence[Message] | None = None, *,
                top_k: int = DEFAULT_TOP_K) -> Answer:
@@ -130,7 +141,7 @@ class QA:
             sentence = self.index.chunks[hit.chunk_id]
             if any(q.source == sentence.doc_id and q.start <= sentence.start < q.end for q in quotes):
                 continue
-            quote = self._quote(sentence, hit.score, question, kind)
+            quote = self._quote(sentence, hit.score, question, kind, hit.reading)
             copy_of = next((i for i, q in enumerate(quotes)
                             if q.source != quote.source and _nearly_same_words(q.text, quote.text)), None)
             if copy_of is not None:
@@ -142,12 +153,13 @@ class QA:
                 break
         return quotes
 
-    def _quote(self, sentence: Chunk, score: float, question: str = "", kind: AnswerType = AnswerType.NONE) -> Quote:
+    def _quote(self, sentence: Chunk, score: float, question: str = "", kind: AnswerType = AnswerType.NONE,
+               reading: SentenceReading | None = None) -> Quote:
         document = self.documents[sentence.doc_id]
         span = self._completed(self._span(sentence), sentence, kind, question)
         context_start, context_end = self._context(sentence.doc_id, span)
         text = document.text[span.start : span.end]
-        found = answer_span(kind, text, question)
+        found = _read_span(reading, span) or answer_span(kind, text, question)
         return Quote(
             text=text,
             source=sentence.doc_id,
@@ -196,6 +208,14 @@ class QA:
         before = own[max(span.first - 1, 0)]
         after = own[min(span.last + 1, len(own) - 1)]
         return min(before.start, span.start), max(after.end, span.end)
+
+
+def _read_span(reading: SentenceReading | None, span: _Span) -> tuple[int, int] | None:
+    """The reader's answer inside the quote, relative to its start, when it would answer there."""
+    if reading is None or reading.span is None or reading.score <= 0:
+        return None
+    start, end = reading.span
+    return (start - span.start, end - span.start) if span.start <= start < end <= span.end else None
 
 
 def _nearly_same_words(first: str, second: str) -> bool:

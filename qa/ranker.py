@@ -7,7 +7,8 @@ headline; its position and length; whether it states the document's author, date
 outlet when the question asks for one. A logistic model, fitted on the tuning sets by
 `tools/tune.py` and stored in `ranker_weights.json`, turns them into a score in (0, 1); it
 sees the retrieval scores relative to the question's best candidate.
-What it leaves out: reading the sentence with a cross-encoder or a reader model.
+What it leaves out: reading the sentence; the span reader does that for the best candidates
+(`qa/reader.py`, applied in `qa/retriever.py`).
 """
 
 from __future__ import annotations

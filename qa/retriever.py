@@ -3,7 +3,10 @@
 Two steps. First every sentence gets six signals, each in [0, 1]: the cosine of its own search
 context, of the best passage around it and of the best chunk of its document, and the same
 three from BM25 (divided by the query's best BM25 score); a fixed blend of them picks the
-`CANDIDATES` most promising sentences. Then the learned ranker (`qa/ranker.py`) orders those.
+`CANDIDATES` most promising sentences. Then the learned ranker (`qa/ranker.py`) orders those,
+the span reader (`qa/reader.py`) reads the first `READ_DEPTH` of them inside windows of their
+documents, and a small learned rerank model over the ranker's and the reader's scores orders
+the sentences read (the rest follow in the ranker's order).
 Dense search covers the top `DENSE_DEPTH` chunks (exact) or `APPROXIMATE_DEPTH` (HNSW, large
 corpora); chunks beyond that depth get the depth's lowest cosine. The question is searched
 with its typos respelt and an acronym it asks about spelt out (`LexicalIndex`). What it leaves
@@ -13,6 +16,7 @@ out: synonyms and other query expansion.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import faiss
 import numpy as np
@@ -25,6 +29,7 @@ from qa.index import CorpusIndex
 from qa.records import Document
 from qa.linear import LinearModel
 from qa.ranker import FEATURES, Asked, candidate_features, load_ranker, relative
+from qa.reader import Reader, SentenceReading, read_in_documents
 from qa.text import WORD, terms
 
 DENSE_DEPTH = 4096
@@ -32,6 +37,12 @@ APPROXIMATE_DEPTH = 1024
 """With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
 CANDIDATES = 40
 VOICE_REACH = 3
+READ_DEPTH = 10
+"""How many of the ranker's best candidates the reader reads (with the sentences around them)."""
+RERANK_FILE = Path(__file__).with_name("rerank_weights.json")
+RERANK_FEATURES = ("ranker", "reader", "reader_gap")
+UNREAD = -20.0
+"""Reader score of a sentence the reader did not read; also the floor of every reader score."""
 """How far down the ranking a sentence in the asked-for person's voice is looked for."""
 SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
            "sentence_lexical", "passage_lexical", "document_lexical")
@@ -73,7 +84,10 @@ class Hit:
     score: float
     """The ranker's score, in (0, 1)."""
     features: dict[str, float]
-    """The ranker's features for this sentence, by name, retrieval scores absolute."""
+    """The ranker's features for this sentence, by name, retrieval scores absolute, and its
+    reader score ("reader", UNREAD when not read)."""
+    reading: SentenceReading | None = None
+    """The reader's verdict on this sentence, when it was read."""
 
 
 @dataclass(frozen=True)
@@ -127,13 +141,21 @@ class Retriever:
     """Hybrid sentence retrieval over one `CorpusIndex`, ordered by the learned ranker."""
 
     def __init__(self, index: CorpusIndex, embedder: Embedder, documents: dict[str, Document], *,
-                 blend: Blend | None = None, ranker: LinearModel | None = None) -> None:
+                 reader: Reader | None = None, blend: Blend | None = None, ranker: LinearModel | None = None,
+                 rerank: LinearModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.documents = documents
+        self.reader = reader
         self.blend = blend or Blend()
         self.ranker = ranker or load_ranker()
+        self.rerank = rerank or load_rerank()
         self.table = SentenceTable(index)
+        self.sentence_spans: dict[str, list[tuple[int, int]]] = {}
+        for chunk_id in self.table.chunk_ids:
+            chunk = index.chunks[int(chunk_id)]
+            self.sentence_spans.setdefault(chunk.doc_id, []).append((chunk.start, chunk.end))
+        self.texts = {doc_id: (document.text, document.title) for doc_id, document in documents.items()}
 
     def signals(self, question: str) -> Signals:
         chunk_count = len(self.index.chunks)
@@ -214,17 +236,56 @@ class Retriever:
     def _sentence(self, row: int):
         return self.index.chunks[int(self.table.chunk_ids[row])]
 
+    def read(self, question: str, rows: np.ndarray, order: np.ndarray) -> dict[int, SentenceReading]:
+        """The reader's verdicts on the first READ_DEPTH candidates of `order`, by candidate."""
+        if self.reader is None:
+            return {}
+        chosen = [int(i) for i in order[:READ_DEPTH]]
+        wanted = [(self._sentence(rows[i]).doc_id, self._sentence(rows[i]).first_sentence) for i in chosen]
+        found = read_in_documents(self.reader, question, wanted, self.sentence_spans, self.texts)
+        return {i: found[key] for i, key in zip(chosen, wanted)}
+
+    def reranked(self, scores: np.ndarray, readings: dict[int, SentenceReading]) -> tuple[np.ndarray, np.ndarray]:
+        """Read candidates ordered by the rerank model over the ranker's and the reader's
+        scores, then the rest in the ranker's order; and each candidate's final score."""
+        order = np.argsort(-scores, kind="stable")
+        if not readings:
+            return order, scores
+        read = [i for i in order if i in readings]
+        final = self.rerank.score(rerank_features(scores[read], np.array([readings[i].score for i in read])))
+        floor = float(final.min())
+        combined = np.minimum(scores, floor)
+        combined[read] = final
+        rest = [i for i in order if i not in readings]
+        return np.array([read[k] for k in np.argsort(-final, kind="stable")] + rest, dtype=np.int64), combined
+
     def run(self, question: str, *, top_k: int = 5, context: Conversation | None = None) -> tuple[list[Hit], Signals]:
         """The `top_k` best sentences, best first, and the signals behind them."""
         found = self.candidates(question, context=context)
         scores = self.ranker.score(relative(found.features)) if len(found.rows) else np.zeros(0)
-        order = self._asked_voice_first(question, found.rows, np.argsort(-scores, kind="stable"))[:top_k]
+        readings = self.read(question, found.rows, np.argsort(-scores, kind="stable"))
+        order, scores = self.reranked(scores, readings)
+        order = self._asked_voice_first(question, found.rows, order)[:top_k]
         hits = [
             Hit(
                 chunk_id=int(self.table.chunk_ids[found.rows[i]]),
                 score=float(scores[i]),
-                features=dict(zip(FEATURES, map(float, found.features[i]))),
+                features={**dict(zip(FEATURES, map(float, found.features[i]))),
+                          "reader": readings[i].score if i in readings else UNREAD},
+                reading=readings.get(i),
             )
             for i in order
         ]
         return hits, found.signals
+
+
+def load_rerank(path: Path = RERANK_FILE) -> LinearModel:
+    return LinearModel.load(path, RERANK_FEATURES)
+
+
+def rerank_features(ranker_scores: np.ndarray, reader_scores: np.ndarray) -> np.ndarray:
+    """RERANK_FEATURES rows: the ranker's log-odds, the reader's score (floored at UNREAD) and
+    its distance below the best reader score among the candidates read."""
+    probability = np.clip(np.asarray(ranker_scores, dtype=np.float64), 1e-9, 1 - 1e-9)
+    reader = np.clip(np.nan_to_num(np.asarray(reader_scores, dtype=np.float64), neginf=UNREAD), UNREAD, -UNREAD)
+    return np.column_stack([np.log(probability / (1 - probability)), reader, reader - reader.max()])

@@ -1,4 +1,5 @@
-"""Shared fixtures: a fake embedder that keeps unit tests fast, and small corpora on disk."""
+"""Shared fixtures: a fake embedder and a neutral fake reader that keep unit tests fast, and
+small corpora on disk. Tests marked `slow` get the real reader."""
 
 from __future__ import annotations
 
@@ -37,6 +38,30 @@ class FakeEmbedder:
         if progress:
             progress(len(texts))
         return vectors / norms
+
+
+class NeutralReader:
+    """Reads nothing: every sentence scores 0, so the ranker's order stands and highlights
+    come from the answer-type rules. Counts the windows it was given."""
+
+    def __init__(self) -> None:
+        self.windows = 0
+
+    def read(self, question, windows):
+        from qa.reader import Reading
+
+        self.windows += len(windows)
+        return [[Reading(score=0.0, span=None, no_answer=0.0) for _ in window.spans] for window in windows]
+
+
+@pytest.fixture(autouse=True)
+def neutral_reader(request, monkeypatch):
+    """Unit tests read with NeutralReader; tests marked slow with the shipped reader."""
+    if request.node.get_closest_marker("slow"):
+        return None
+    reader = NeutralReader()
+    monkeypatch.setattr("qa.engine.shipped_reader", lambda: reader)
+    return reader
 
 
 NEWS = """Harbour town opens new bridge

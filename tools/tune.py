@@ -31,7 +31,7 @@ from qa.evaluate import Case, _normal, read_cases
 from qa.linear import LinearModel
 from qa.question import for_quoting
 from qa.ranker import relative
-from qa.retriever import Blend
+from qa.retriever import RERANK_FEATURES, RERANK_FILE, UNREAD, Blend, rerank_features
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO.parent / "shared" / "eval"
@@ -62,6 +62,10 @@ class Item:
     standout: float
     name_absent: np.ndarray
     """Per candidate: `confidence.name_absent` of the question and the candidate's document."""
+    ranker_scores: np.ndarray
+    """Per candidate: the saved ranker's score, which picks the candidates the reader reads."""
+    reader: np.ndarray
+    """Per candidate: the reader's score, `retriever.UNREAD` where it was not read."""
 
 
 def collect(name: str) -> tuple[QA, list[Item]]:
@@ -87,6 +91,8 @@ def collect(name: str) -> tuple[QA, list[Item]]:
             return any(a in quote_text(int(row)) for a in wanted)
 
         found = bot.retriever.candidates(case.question)
+        ranker_scores = bot.retriever.ranker.score(relative(found.features))
+        readings = bot.retriever.read(case.question, found.rows, np.argsort(-ranker_scores, kind="stable"))
         values = found.signals.values
         documents = [bot.documents[bot.retriever._sentence(row).doc_id] for row in found.rows]
         items.append(Item(
@@ -98,6 +104,8 @@ def collect(name: str) -> tuple[QA, list[Item]]:
             lexical_hit=holds(int(np.argmax(values["sentence_lexical"]))),
             standout=confidence_module.standout(values["sentence_dense"]),
             name_absent=np.array([confidence_module.name_absent(case.question, document) for document in documents]),
+            ranker_scores=ranker_scores,
+            reader=np.array([readings[k].score if k in readings else UNREAD for k in range(len(found.rows))]),
         ))
     return bot, items
 
@@ -134,13 +142,46 @@ def top_hit(model: LinearModel, item: Item) -> bool:
     return bool(item.labels[int(np.argmax(model.score(relative(item.features))))])
 
 
-def confidence_rows(model: LinearModel, items: list[Item]) -> np.ndarray:
+def read_rows(item: Item) -> np.ndarray:
+    return np.flatnonzero(item.reader > UNREAD)
+
+
+def fit_rerank(items: list[Item]) -> LinearModel:
+    """Pairwise, like the ranker, over the candidates the reader read."""
+    usable = [(i, read_rows(i)) for i in items if i.answerable]
+    usable = [(i, read) for i, read in usable if i.labels[read].any() and not i.labels[read].all()]
+    per_item = weights_for([i for i, _ in usable])
+    differences, weights = [], []
+    for (item, read), weight in zip(usable, per_item):
+        features = rerank_features(item.ranker_scores[read], item.reader[read])
+        labels = item.labels[read]
+        pairs = (features[labels][:, None, :] - features[~labels][None, :, :]).reshape(-1, features.shape[1])
+        differences.append(pairs)
+        weights.append(np.full(len(pairs), weight / len(pairs)))
+    x, w = np.vstack(differences), np.concatenate(weights)
+    x, y, w = np.vstack([x, -x]), np.r_[np.ones(len(w)), np.zeros(len(w))], np.r_[w, w]
+    model = LogisticRegression(C=1.0, fit_intercept=False, max_iter=3000).fit(x, y, sample_weight=w * len(w) / w.sum())
+    return LinearModel(RERANK_FEATURES, model.coef_[0], 0.0)
+
+
+def reranked_best(model: LinearModel, item: Item) -> int:
+    read = read_rows(item)
+    if not len(read):
+        return int(np.argmax(item.ranker_scores))
+    return int(read[int(np.argmax(model.score(rerank_features(item.ranker_scores[read], item.reader[read]))))])
+
+
+def reader_best(item: Item) -> int:
+    return int(np.argmax(item.reader)) if (item.reader > UNREAD).any() else int(np.argmax(item.ranker_scores))
+
+
+def confidence_rows(choose, items: list[Item]) -> np.ndarray:
+    """Confidence features of each item's chosen candidate; `choose(item)` gives its index."""
     rows = []
     for item in items:
-        scores = model.score(relative(item.features))
-        best = int(np.argmax(scores))
+        best = choose(item)
         values = {**dict(zip(ranker_module.FEATURES, item.features[best])), "standout": item.standout,
-                  "name_absent": item.name_absent[best]}
+                  "name_absent": item.name_absent[best], "reader": item.reader[best]}
         rows.append([values[name] for name in confidence_module.FEATURES])
     return np.array(rows)
 
@@ -170,12 +211,13 @@ def main() -> int:
 
     groups = np.array([i.group for i in items])
     cv_hits: dict[int, bool] = {}
-    cv_rows = np.zeros((len(items), len(confidence_module.FEATURES)))
+    cv_reranked: dict[int, bool] = {}
     for train, test in GroupKFold(n_splits=5).split(items, groups=groups):
         model = fit_ranker([items[k] for k in train])
+        rerank = fit_rerank([items[k] for k in train])
         for k in test:
             cv_hits[k] = top_hit(model, items[k])
-        cv_rows[test] = confidence_rows(model, [items[k] for k in test])
+            cv_reranked[k] = bool(items[k].labels[reranked_best(rerank, items[k])])
     index_of = {id(item): k for k, item in enumerate(items)}
     print(f"{'ranker (CV)':>16}: " + "  ".join(
         f"{n} {rate(group, lambda i: cv_hits[index_of[id(i)]])}" for n, group in by_set.items()))
@@ -183,12 +225,23 @@ def main() -> int:
     ranker = fit_ranker(items)
     print("ranker weights:", dict(zip(ranker.features, np.round(ranker.weights, 2))), round(ranker.bias, 2))
     print(f"{'ranker (fit all)':>16}: " + "  ".join(f"{n} {rate(group, lambda i: top_hit(ranker, i))}" for n, group in by_set.items()))
+    print(f"{'read (saved top)':>16}: " + "  ".join(
+        f"{n} {rate(group, lambda i: bool(i.labels[read_rows(i)].any()))}" for n, group in by_set.items()))
+    print(f"{'reader only':>16}: " + "  ".join(
+        f"{n} {rate(group, lambda i: bool(i.labels[reader_best(i)]))}" for n, group in by_set.items()))
+    print(f"{'rerank (CV)':>16}: " + "  ".join(
+        f"{n} {rate(group, lambda i: cv_reranked[index_of[id(i)]])}" for n, group in by_set.items()))
+    rerank = fit_rerank(items)
+    print("rerank weights:", dict(zip(rerank.features, np.round(rerank.weights, 2))))
+    print(f"{'rerank (fit all)':>16}: " + "  ".join(
+        f"{n} {rate(group, lambda i: bool(i.labels[reranked_best(rerank, i)]))}" for n, group in by_set.items()))
 
     if args.keep_ranker:
         ranker = current
-    confidence = fit_confidence(confidence_rows(ranker, items), items)
+    choose = lambda item: reranked_best(rerank, item)  # noqa: E731
+    confidence = fit_confidence(confidence_rows(choose, items), items)
     print("confidence weights:", dict(zip(confidence.features, np.round(confidence.weights, 2))), round(confidence.bias, 2))
-    probability = confidence.score(confidence_rows(ranker, items))
+    probability = confidence.score(confidence_rows(choose, items))
     answerable = np.array([i.answerable for i in items])
     sets = np.array([i.set_name for i in items])
     for name in sets_seen:
@@ -205,6 +258,7 @@ def main() -> int:
     if args.write:
         if not args.keep_ranker:
             ranker.save(ranker_module.WEIGHTS_FILE, fitted_on=args.sets)
+        rerank.save(RERANK_FILE, fitted_on=args.sets)
         confidence.save(confidence_module.WEIGHTS_FILE, fitted_on=args.sets)
         print("written")
     return 0

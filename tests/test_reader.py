@@ -1,0 +1,165 @@
+"""The span reader: windows, span search, the shipped weights, and a tiny training run."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qa import reader as reader_module
+from qa.errors import ModelError
+from qa.reader import Reader, Window, best_span, document_window, read_in_documents, window_around
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _train_reader_module():
+    spec = importlib.util.spec_from_file_location("train_reader", REPO / "tools" / "train_reader.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@given(st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=30), st.data())
+def test_window_is_consecutive_sentences_around_the_center_within_budget(lengths, data):
+    spans, offset = [], 0
+    for length in lengths:
+        spans.append((offset, offset + length))
+        offset += length + 1
+    center = data.draw(st.integers(min_value=0, max_value=len(spans) - 1))
+    first, last = window_around(spans, center, budget=600)
+    assert first <= center <= last
+    assert first == center == last or spans[last][1] - spans[first][0] <= 600
+    if first > 0 and last + 1 < len(spans):  # it stopped because neither neighbour fits
+        assert spans[last][1] - spans[first - 1][0] > 600
+        assert spans[last + 1][1] - spans[first][0] > 600
+
+
+def test_document_window_offsets_point_back_into_the_document():
+    text = "One two. Three four five. Six."
+    spans = [(0, 8), (9, 25), (26, 30)]
+    window, start = document_window(text, spans, 1, 2, title="T")
+    assert window.prefix == "T\n"
+    for a, b in window.spans:
+        assert text[start + a : start + b] == window.text[a:b]
+    assert window.text[window.spans[0][0] : window.spans[0][1]] == "Three four five."
+
+
+@given(st.lists(st.floats(min_value=-5, max_value=5), min_size=2, max_size=40), st.data())
+def test_best_span_is_the_brute_force_best(values, data):
+    starts = np.array(values, dtype=np.float32)
+    ends = np.array(data.draw(st.lists(st.floats(min_value=-5, max_value=5), min_size=len(values),
+                                       max_size=len(values))), dtype=np.float32)
+    first = data.draw(st.integers(min_value=0, max_value=len(values) - 1))
+    last = data.draw(st.integers(min_value=first + 1, max_value=len(values)))
+    value, i, j = best_span(starts, ends, first, last)
+    brute = max(starts[a] + ends[b] for a in range(first, last) for b in range(a, min(last, a + reader_module.MAX_ANSWER_TOKENS)))
+    assert value == pytest.approx(float(brute))
+    assert first <= i <= j < last and j - i < reader_module.MAX_ANSWER_TOKENS
+
+
+class RecordingReader:
+    def __init__(self) -> None:
+        self.windows: list[Window] = []
+
+    def read(self, question, windows):
+        self.windows.extend(windows)
+        return [[reader_module.Reading(score=float(k), span=(0, 1), no_answer=0.0) for k in range(len(w.spans))]
+                for w in windows]
+
+
+def test_sentences_already_read_with_context_are_not_read_again():
+    text = " ".join(f"Sentence number {k}." for k in range(40))
+    spans, offset = [], 0
+    for k in range(40):
+        length = len(f"Sentence number {k}.")
+        spans.append((offset, offset + length))
+        offset += length + 1
+    reader = RecordingReader()
+    found = read_in_documents(reader, "q", [("d", 10), ("d", 11), ("d", 30)], {"d": spans}, {"d": (text, "")})
+    assert len(reader.windows) == 2  # sentence 11 sits inside sentence 10's window
+    assert {("d", 10), ("d", 11), ("d", 30)} <= set(found)
+    for (doc, number), reading in found.items():
+        start, end = reading.span
+        assert spans[0][0] <= start < end <= spans[-1][1]
+
+
+@pytest.mark.slow
+def test_shipped_reader_loads_offline_and_ranks_a_made_up_pair():
+    import os
+
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    reader = reader_module.load_reader()
+    scores = reader.scores("Who won the sailing race on Sunday?",
+                           ["The weather in the harbour was calm all weekend.",
+                            "Maria Lund won the sailing race on Sunday, ahead of two rivals."])
+    assert scores[1] > scores[0]
+    readings = reader.read("What did the bridge cost?",
+                           [Window(text="The bridge opened on Monday. It cost £4.2m to build.",
+                                   spans=((0, 28), (29, 52)), title="New bridge")])[0]
+    assert readings[1].score > readings[0].score
+    start, end = readings[1].span
+    assert "4.2m" in "The bridge opened on Monday. It cost £4.2m to build."[start:end]
+
+
+@pytest.mark.slow
+def test_a_changed_weights_file_is_refused(tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(reader_module.MODEL_DIR, folder)
+    weights = folder / reader_module.WEIGHTS_FILE
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="sha256"):
+        Reader(folder).warm_up()
+
+
+@pytest.mark.slow
+def test_a_missing_weights_file_says_how_to_get_it(tmp_path):
+    with pytest.raises(ModelError, match="train-reader"):
+        Reader(tmp_path).warm_up()
+
+
+@pytest.mark.slow
+def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsys):
+    train_reader = _train_reader_module()
+    text = "The bridge opened on Monday. It cost £4.2m to build."
+    spans = ((0, 28), (29, 52))
+    examples = [
+        train_reader.Example("What did the bridge cost?", "Bridge", text, spans, (37, 42)),
+        train_reader.Example("When did the bridge open?", "Bridge", text, spans, (21, 27)),
+        train_reader.Example("Who is the mayor?", "Bridge", text, spans, None),
+        train_reader.Example("How long is it?", "Bridge", text, spans, None),
+    ]
+    facts = train_reader.train(examples, out=tmp_path / "out", work=tmp_path / "work", batch_size=2, save_every=1)
+    assert facts["steps"] == 2 and np.isfinite(facts["final_loss_last_50"])
+    assert (tmp_path / "work" / "state.pt").is_file()
+    trained = Reader(tmp_path / "out")
+    assert trained.fingerprint == facts["sha256"]
+    assert len(trained.scores("What did the bridge cost?", [text])) == 1
+    capsys.readouterr()
+    train_reader.train(examples, out=tmp_path / "out", work=tmp_path / "work", batch_size=2)
+    assert "resuming at step 2" in capsys.readouterr().out
+    repeated = train_reader.train(examples, out=tmp_path / "again", work=tmp_path / "work-again", batch_size=2)
+    assert repeated["sha256"] == facts["sha256"]  # same seed, same data: the same weights, bit for bit
+
+
+@pytest.mark.slow
+def test_training_labels_point_at_the_answer_tokens():
+    train_reader = _train_reader_module()
+    _, tokenizer = reader_module.base_model()
+    text = "The bridge opened on Monday. It cost £4.2m to build."
+    examples = [train_reader.Example("What did it cost?", "Bridge", text, ((0, 28), (29, 52)), (37, 42)),
+                train_reader.Example("Who is the mayor?", "Bridge", text, ((0, 28), (29, 52)), None)]
+    batch = reader_module.encode(tokenizer, [e.question for e in examples], [e.window() for e in examples])
+    starts, ends = train_reader.labels(batch, examples)
+    answer = tokenizer.decode(batch["input_ids"][0][int(starts[0]) : int(ends[0]) + 1])
+    assert answer.replace(" ", "") == "£4.2m"
+    assert int(starts[1]) == int(ends[1]) == 0

