@@ -29,7 +29,14 @@ FEATURES = ("sentence_dense", "passage_dense", "document_dense", "coverage", "ow
             "metadata", "standout", "name_absent", "reader")
 THRESHOLD = 0.35
 CROWD_RANK = 10
+READER_REACH = 10.0
+"""The reader's score counts up to this far either side of "no answer": beyond, it is sure enough."""
 """`standout` compares the best sentence with the sentence this far down the corpus's ranking."""
+
+
+def reader_evidence(score: float) -> float:
+    """The reader's score for the best sentence, as the confidence model sees it."""
+    return float(np.clip(score, -READER_REACH, READER_REACH))
 
 
 def standout(sentence_cosines: np.ndarray) -> float:

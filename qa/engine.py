@@ -20,7 +20,8 @@ from pathlib import Path
 
 from qa import render
 from qa.answer_type import AnswerType, answer_span, holds, question_type
-from qa.confidence import THRESHOLD, Evidence, confidence, load_confidence, name_absent, standout
+from qa.confidence import (THRESHOLD, Evidence, confidence, load_confidence, name_absent, reader_evidence,
+                           standout)
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
 from qa.followup import conversation_context
@@ -123,7 +124,8 @@ class QA:
             return Answer(question=cleaned.text, answered=False, notes=notes, text=render.no_answer(None, None))
         best = quotes[0]
         document = self.documents[best.source]
-        evidence = Evidence({**hits[0].features, "standout": standout(signals.values["sentence_dense"]),
+        evidence = Evidence({**hits[0].features, "reader": reader_evidence(hits[0].features["reader"]),
+                             "standout": standout(signals.values["sentence_dense"]),
                              "name_absent": name_absent(cleaned.text, document)})
         score = confidence(self.confidence_model, evidence)
         answered = score >= THRESHOLD

@@ -128,7 +128,8 @@ def best_span(starts: np.ndarray, ends: np.ndarray, first: int, last: int) -> tu
 
 
 class Reader:
-    """The trained span reader. Loads lazily (`warm_up`); thread-safe."""
+    """The trained span reader. Loads lazily (`warm_up`); thread-safe (answers running at once
+    share the model; only tokenising is one at a time)."""
 
     def __init__(self, folder: Path = MODEL_DIR) -> None:
         self.folder = folder
@@ -166,8 +167,9 @@ class Reader:
         self.warm_up()
         import torch
 
-        with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        with self._lock:  # a fast tokenizer must not be entered from two threads at once
             batch = encode(self._tokenizer, [question] * len(windows), windows)
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
             logits = self._model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).float()
         return batch, logits[..., 0].numpy(), logits[..., 1].numpy()
 

@@ -40,7 +40,7 @@ VOICE_REACH = 3
 READ_DEPTH = 10
 """How many of the ranker's best candidates the reader reads (with the sentences around them)."""
 RERANK_FILE = Path(__file__).with_name("rerank_weights.json")
-RERANK_FEATURES = ("ranker", "reader", "reader_gap")
+RERANK_FEATURES = ("ranker", "reader")
 UNREAD = -20.0
 """Reader score of a sentence the reader did not read; also the floor of every reader score."""
 """How far down the ranking a sentence in the asked-for person's voice is looked for."""
@@ -284,8 +284,7 @@ def load_rerank(path: Path = RERANK_FILE) -> LinearModel:
 
 
 def rerank_features(ranker_scores: np.ndarray, reader_scores: np.ndarray) -> np.ndarray:
-    """RERANK_FEATURES rows: the ranker's log-odds, the reader's score (floored at UNREAD) and
-    its distance below the best reader score among the candidates read."""
+    """RERANK_FEATURES rows: the ranker's log-odds and the reader's score (within ±UNREAD)."""
     probability = np.clip(np.asarray(ranker_scores, dtype=np.float64), 1e-9, 1 - 1e-9)
     reader = np.clip(np.nan_to_num(np.asarray(reader_scores, dtype=np.float64), neginf=UNREAD), UNREAD, -UNREAD)
-    return np.column_stack([np.log(probability / (1 - probability)), reader, reader - reader.max()])
+    return np.column_stack([np.log(probability / (1 - probability)), reader])

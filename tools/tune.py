@@ -181,7 +181,7 @@ def confidence_rows(choose, items: list[Item]) -> np.ndarray:
     for item in items:
         best = choose(item)
         values = {**dict(zip(ranker_module.FEATURES, item.features[best])), "standout": item.standout,
-                  "name_absent": item.name_absent[best], "reader": item.reader[best]}
+                  "name_absent": item.name_absent[best], "reader": confidence_module.reader_evidence(item.reader[best])}
         rows.append([values[name] for name in confidence_module.FEATURES])
     return np.array(rows)
 
