@@ -4,7 +4,8 @@
 conversation (normalised to the engine's message format, source blocks dropped) to
 `QA.answer`, and renders the reply plus one collapsible block per quote (the quote, the passage
 around it, file and offsets). Every piece of document or user text is escaped before it
-reaches the page. `build_demo(bot)` makes the Blocks; `launch` happens only in `qa serve`.
+reaches the page. `build_demo(bot)` makes the Blocks; `qa serve` mounts them on the JSON API's
+app (`qa/api.py`) and runs that.
 What it leaves out: uploading documents through the page, and streaming.
 """
 

@@ -1,7 +1,8 @@
-"""Command line: `qa ask`, `qa index`, `qa eval` and `qa serve` (the chat).
+"""Command line: `qa ask`, `qa index`, `qa eval` and `qa serve` (the chat and the JSON API).
 
-The only place that turns the package's errors into messages: one line on stderr and a non-zero
-exit, never a traceback (set QA_DEBUG=1 to see one). Gradio is imported only by `qa serve`.
+Turns the package's errors into messages for the terminal: one line on stderr and a non-zero
+exit, never a traceback (set QA_DEBUG=1 to see one). Gradio, FastAPI and uvicorn are imported
+only by `qa serve`, which mounts the chat on the JSON API's app and runs it with uvicorn.
 What it leaves out: an interactive terminal chat.
 """
 
@@ -134,26 +135,26 @@ def _auth(value: str) -> tuple[str, str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     bot = _engine(args.corpus, args.index_dir)
-    warm_up = getattr(bot.embedder, "warm_up", None)
-    if warm_up:
-        warm_up()
+    bot.warm_up()
+    import gradio as gr
+    import torch
+    import uvicorn
+
+    # Answers running at once share the cores instead of each spreading a team of threads over
+    # all of them (on 2 cores, 4 answers at once with 2 threads each wasted a tenth of the engine's
+    # throughput, and one answer alone took ~150 ms instead of ~20 while another process was busy).
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.concurrency))
+
+    from qa.api import create_app
     from qa.app import build_demo
 
-    demo = build_demo(bot, concurrency_limit=args.concurrency)
-    print(f"Serving {len(bot.documents)} document(s) at http://{args.host}:{args.port}  (Ctrl+C to stop)",
-          flush=True)
-    demo.queue(max_size=args.queue_size).launch(
-        server_name=args.host,
-        server_port=args.port,
-        auth=args.auth,
-        share=False,
-        inbrowser=False,
-        show_error=False,
-        quiet=args.quiet,
-        max_file_size="1mb",
-        enable_monitoring=False,
-        footer_links=["api"],
-    )
+    app = create_app(bot, auth=args.auth, concurrency=args.concurrency, queue_size=args.queue_size)
+    demo = build_demo(bot, concurrency_limit=args.concurrency).queue(max_size=args.queue_size)
+    gr.mount_gradio_app(app, demo, path="/", server_name=args.host, server_port=args.port, auth=args.auth,
+                        show_error=False, max_file_size="1mb", enable_monitoring=False, footer_links=["api"])
+    print(f"Serving {len(bot.documents)} document(s) at http://{args.host}:{args.port} "
+          f"(JSON API: /api/answer, described at /docs)  (Ctrl+C to stop)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="error" if args.quiet else "warning")
     return 0
 
 
@@ -196,17 +197,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve", help="serve the chat in the browser",
-        description="Serve the chat (and its API endpoint /ask for gradio_client) on this machine.")
+        description="Serve the chat (with its endpoint /ask for gradio_client) and the JSON API "
+                    "(POST /api/answer, described at /docs) on this machine, from one process.")
     corpus_options(serve)
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 exposes it)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
-    serve.add_argument("--auth", type=_auth, metavar="USER:PASSWORD", help="require this login, for the page and the API")
+    serve.add_argument("--auth", type=_auth, metavar="USER:PASSWORD",
+                       help="require this login, for the page and both APIs (HTTP Basic for the JSON API)")
     serve.add_argument("--share", choices=["never"], default="never",
                        help="public share links are never made: the server stays on your network")
-    serve.add_argument("--concurrency", type=int, default=4, metavar="N", help="questions answered at once (default 4)")
+    serve.add_argument("--concurrency", type=int, default=4, metavar="N",
+                       help="questions answered at once, by the chat and by the JSON API each (default 4)")
     serve.add_argument("--queue-size", type=int, default=64, metavar="N", help="waiting requests before new ones are refused (default 64)")
-    serve.add_argument("--quiet", action="store_true", help="do not print Gradio's start-up lines")
+    serve.add_argument("--quiet", action="store_true", help="log only errors, not warnings")
     serve.set_defaults(run=cmd_serve)
     return parser
 

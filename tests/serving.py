@@ -1,8 +1,10 @@
-"""Start `qa serve` on a free loopback port for a test, and stop it afterwards."""
+"""Start `qa serve` on a free loopback port for a test, and stop it afterwards; ask its JSON API."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
 import socket
 import subprocess
@@ -52,3 +54,18 @@ def running_server(corpus: Path, index_dir: Path, *extra: str) -> Iterator[str]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def connect(url: str, timeout: float = 120) -> http.client.HTTPConnection:
+    """A keep-alive connection to the server at `url` (e.g. http://127.0.0.1:7860/)."""
+    host, port = url.split("//")[1].strip("/").split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=timeout)
+
+
+def post_answer(connection: http.client.HTTPConnection, body: dict | bytes,
+                headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    """POST to /api/answer (a dict is sent as JSON, bytes as they are): the status and the JSON reply."""
+    data = json.dumps(body) if isinstance(body, dict) else body
+    connection.request("POST", "/api/answer", data, {"Content-Type": "application/json", **(headers or {})})
+    response = connection.getresponse()
+    return response.status, json.loads(response.read())

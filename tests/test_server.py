@@ -1,19 +1,27 @@
-"""The HTTP server under load, with a login, and with slow or greedy clients. Slow: real server.
+"""The HTTP server under load, with a login, and with slow or greedy clients, through the chat's
+endpoint (gradio_client) and the JSON API. Slow: real server.
 
 All traffic goes to 127.0.0.1; every loop is bounded in count and time.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import BUNDLED
-from serving import running_server
+from qa.question import clean_question
+from serving import connect, post_answer, running_server
+from test_api import BAD_REQUESTS, OVER_CAP, assert_plain_error
 
 pytestmark = pytest.mark.slow
 
@@ -36,8 +44,13 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(corpus, tmp_path_factory):
-    with running_server(corpus, tmp_path_factory.mktemp("idx")) as url:
+def server_index(tmp_path_factory):
+    return tmp_path_factory.mktemp("idx")
+
+
+@pytest.fixture(scope="module")
+def server(corpus, server_index):
+    with running_server(corpus, server_index) as url:
         yield url
 
 
@@ -101,3 +114,57 @@ def test_login_protects_page_and_api(corpus, tmp_path_factory):
             Client(url, verbose=False).predict(message="Who chairs the board?", api_name="/ask")
         client = Client(url, auth=("reader", "s3cret"), verbose=False)
         assert reply_text(client, "Who chairs the board?")
+        question = {"question": "Who chairs the board?"}
+        assert_plain_error(post_answer(connect(url), question), 401)
+        wrong = base64.b64encode(b"reader:guess").decode()
+        assert_plain_error(post_answer(connect(url), question, {"Authorization": f"Basic {wrong}"}), 401)
+        right = base64.b64encode(b"reader:s3cret").decode()
+        status, reply = post_answer(connect(url), question, {"Authorization": f"Basic {right}"})
+        assert status == 200 and reply["quotes"]
+
+
+def test_json_api_replies_as_qa_ask_json_does(server, corpus, server_index):
+    question = "Who chairs the board of Azercosmos?"
+    status, reply = post_answer(connect(server), {"question": question})
+    printed = subprocess.run([sys.executable, "-m", "qa.cli", "ask", question, "--corpus", str(corpus), "--json"],
+                             env={**os.environ, "QA_INDEX_DIR": str(server_index)}, capture_output=True,
+                             text=True, check=True, timeout=300).stdout
+    assert status == 200
+    assert reply == json.loads(printed)
+    assert reply["quotes"] and set(reply) == {"question", "answered", "confidence", "text", "quotes", "notes"}
+
+
+def test_json_api_cuts_a_question_over_a_thousand_characters_with_a_note(server):
+    question = "Who chairs the board? " * 100
+    status, reply = post_answer(connect(server), {"question": question})
+    assert status == 200
+    assert "only its first" in reply["notes"][0] and reply["notes"][0] == clean_question(question).notes[0]
+
+
+@pytest.mark.parametrize(("body", "headers", "status", "words"), BAD_REQUESTS)
+def test_bad_input_over_http_gets_a_plain_json_error(server, body, headers, status, words):
+    assert_plain_error(post_answer(connect(server), body, headers), status, words)
+
+
+def test_a_body_over_the_cap_gets_413_over_http(server):
+    assert_plain_error(post_answer(connect(server), OVER_CAP), 413, "bytes")
+
+
+def test_twenty_concurrent_json_clients_get_the_single_client_answers_without_errors(server):
+    def gist(reply: dict) -> tuple:
+        """What the answer says and quotes (scores aside)."""
+        return reply["answered"], reply["text"], [(q["source"], q["start"], q["end"]) for q in reply["quotes"]]
+
+    solo = connect(server)
+    expected = {question: gist(post_answer(solo, {"question": question})[1]) for question in QUESTIONS}
+
+    def user(number: int) -> list[tuple[str, int, dict]]:
+        connection = connect(server)
+        questions = [QUESTIONS[(number + turn) % len(QUESTIONS)] for turn in range(QUESTIONS_EACH)]
+        return [(question, *post_answer(connection, {"question": question})) for question in questions]
+
+    with ThreadPoolExecutor(max_workers=USERS) as pool:
+        results = [item for batch in pool.map(user, range(USERS), timeout=600) for item in batch]
+    assert len(results) == USERS * QUESTIONS_EACH
+    assert [status for _, status, _ in results if status != 200] == []
+    assert [question for question, _, reply in results if gist(reply) != expected[question]] == []
