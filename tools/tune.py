@@ -1,14 +1,18 @@
-"""Fit the ranker and the confidence model on the eval sets, and report how each variant does.
+"""Fit the ranker, the rerank and the confidence models on the eval sets, and report each variant.
 
     python tools/tune.py [--sets dev squad news] [--write [--keep-ranker]]
 
 For every single-turn question it takes the retriever's candidates and labels each by whether
-its quote holds an accepted answer. It prints hit@1 for dense only, lexical only, the first-step
-blend and the learned ranker (cross-validated, folds grouped by article so no article grades
-its own answers), then fits the confidence model (answerable vs not) and prints the abstention
+its quote holds an accepted answer, and has the reader read the saved ranker's first
+READ_DEPTH. It prints hit@1 for dense only, lexical only, the first-step blend and the learned
+ranker (cross-validated, folds grouped by article so no article grades its own answers), how
+often the answer is among the sentences read, the reader alone, and the rerank model over the
+ranker's and the reader's scores (cross-validated and fitted on all); then it fits the
+confidence model (answerable vs not) on the reranked first candidates and prints the abstention
 figures at the threshold and the ROC AUC. With --write the fitted weights replace
-qa/ranker_weights.json and qa/confidence_weights.json; with --keep-ranker too, only the
-confidence model is refitted (on the saved ranker's choices) and written.
+qa/ranker_weights.json, qa/rerank_weights.json and qa/confidence_weights.json; with
+--keep-ranker (what `make tune` does) the saved ranker stays: the reader reads its choices, so
+a refitted ranker means running this again.
 """
 
 from __future__ import annotations
