@@ -103,15 +103,24 @@ def encode(tokenizer, questions: Sequence[str], windows: Sequence[Window]):
 
 
 def token_ranges(batch, row: int, window: Window) -> list[tuple[int, int]]:
-    """For each sentence of `window`, the [first, last) token positions that lie inside it."""
+    """For each sentence of `window`, the [first, last) token positions that lie inside it.
+
+    One pass: tokens and sentences both run in text order, and sentences do not overlap."""
     offsets = batch["offset_mapping"][row].tolist()
-    segments = batch.sequence_ids(row)
     shift = len(window.prefix)
-    ranges = []
-    for start, end in window.spans:
-        inside = [t for t, (segment, (a, b)) in enumerate(zip(segments, offsets))
-                  if segment == 1 and b > a and a >= start + shift and b <= end + shift]
-        ranges.append((inside[0], inside[-1] + 1) if inside else (0, 0))
+    bounds = [(start + shift, end + shift) for start, end in window.spans]
+    ranges = [(0, 0)] * len(bounds)
+    sentence = 0
+    for token, (segment, (a, b)) in enumerate(zip(batch.sequence_ids(row), offsets)):
+        if segment != 1 or b <= a:
+            continue
+        while sentence < len(bounds) and bounds[sentence][1] < b:
+            sentence += 1
+        if sentence == len(bounds):
+            break
+        if a >= bounds[sentence][0]:
+            first = ranges[sentence][0] if ranges[sentence] != (0, 0) else token
+            ranges[sentence] = (first, token + 1)
     return ranges
 
 

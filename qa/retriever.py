@@ -241,7 +241,8 @@ class Retriever:
         if self.reader is None:
             return {}
         chosen = [int(i) for i in order[:READ_DEPTH]]
-        wanted = [(self._sentence(rows[i]).doc_id, self._sentence(rows[i]).first_sentence) for i in chosen]
+        sentences = [self._sentence(rows[i]) for i in chosen]
+        wanted = [(sentence.doc_id, sentence.first_sentence) for sentence in sentences]
         found = read_in_documents(self.reader, question, wanted, self.sentence_spans, self.texts)
         return {i: found[key] for i, key in zip(chosen, wanted)}
 
