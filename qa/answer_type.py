@@ -223,27 +223,6 @@ def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
     return match.span() if match else None
 
 
-_SAYING = (r"say|says|tell|warn|call|describe|claim|admit|argue|insist|think|believe|see|hope|attack|critici[sz]e|"
-           r"accuse|predict|promise|urge|reply|explain|suggest|fear|complain|blame|praise|deny|reveal|joke|mean")
-_ASKS_WHAT_SOMEONE_SAID = re.compile(
-    rf"\b(?:did|does|do|has|have|had|will|would)\s+(?P<subject>(?:[\w'’.-]+\s+){{1,7}}?)(?:{_SAYING})\b|"
-    r"\b(?i:according to)\s+(?P<source>(?:[\w'’.-]+\s*){1,6})")
-
-
-def speakers_asked(question: str) -> frozenset[str]:
-    """The name words of the person whose words or views a question asks for: the subject of a
-    verb of saying or thinking ("What did Jo Lee warn fans?" gives {"jo", "lee"}), or whoever
-    it cites ("According to Jo Lee, ..."). Empty when it asks no named person's words."""
-    match = _ASKS_WHAT_SOMEONE_SAID.search(question)
-    if not match:
-        return frozenset()
-    subject = match.group("subject") or match.group("source")
-    if re.search(r"['’]s\s+[a-z]", subject):
-        return frozenset()  # "What did Jo Lee's lawyer say?" asks for the lawyer's words
-    return frozenset(word.lower() for word in WORD.findall(subject)
-                     if word[0].isupper() and word.lower() not in STOPWORDS and word.lower() not in ROLE_WORDS)
-
-
 def question_type(question: str) -> AnswerType:
     lowered = POLITE_OPENING.sub("", question.lower().strip())
     if expanded_acronym(question):

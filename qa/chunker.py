@@ -231,18 +231,6 @@ def person_name(speaker: str | None) -> str | None:
     return " ".join(tail) or speaker
 
 
-def voice(sentence: Chunk) -> str | None:
-    """Whose words the sentence gives: its speaker, or the person a leading "He"/"She" stands
-    for ("She said her party would ..." after "Jo Lee said: ...")."""
-    if sentence.speaker:
-        return sentence.speaker
-    pronoun = _PRONOUN_START.match(sentence.text)
-    if not pronoun or pronoun.group("word") not in _PERSONAL or not sentence.context.endswith(sentence.text):
-        return None
-    referent = sentence.context[: len(sentence.context) - len(sentence.text)].rstrip(": ")
-    return referent or None
-
-
 def names_in(sentence: str) -> str:
     """The capitalised names of a sentence, in order, each once: what a pronoun may refer to."""
     found: list[str] = []

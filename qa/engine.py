@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from qa import render
-from qa.answer_type import AnswerType, answer_span, holds, question_type
+from qa.answer_type import AnswerType, answer_span, question_type
 from qa.confidence import (THRESHOLD, Evidence, confidence, load_confidence, name_absent, reader_evidence,
                            standout)
 from qa.embedder import Embedder, MiniLMEmbedder
@@ -158,7 +158,7 @@ class QA:
     def _quote(self, sentence: Chunk, score: float, question: str = "", kind: AnswerType = AnswerType.NONE,
                reading: SentenceReading | None = None) -> Quote:
         document = self.documents[sentence.doc_id]
-        span = self._completed(self._span(sentence), sentence, kind, question)
+        span = self._span(sentence)
         context_start, context_end = self._context(sentence.doc_id, span)
         text = document.text[span.start : span.end]
         found = _read_span(reading, span) or answer_span(kind, text, question)
@@ -189,20 +189,6 @@ class QA:
             cut = sentence.text.rfind(" ", 0, MAX_QUOTE_CHARS)
             end = sentence.start + (cut if cut > 0 else MAX_QUOTE_CHARS)
         return _Span(sentence.first_sentence, sentence.first_sentence, sentence.start, end, sentence.speaker)
-
-    def _completed(self, span: _Span, sentence: Chunk, kind: AnswerType, question: str) -> _Span:
-        """The span with the sentence after it, when the span lacks the kind of answer asked for
-        and that sentence, in the same voice, holds one. News often sets the scene in one
-        sentence ("A harbour master has been appointed.") and gives the fact in the next."""
-        own = self.sentences[sentence.doc_id]
-        if kind is AnswerType.NONE or span.last + 1 >= len(own):
-            return span
-        following = own[span.last + 1]
-        text = self.documents[sentence.doc_id].text[span.start:span.end]
-        if (holds(kind, text, question) or following.speaker != span.speaker
-                or following.end - span.start > MAX_QUOTE_CHARS or not holds(kind, following.text, question)):
-            return span
-        return replace(span, last=following.first_sentence, end=following.end)
 
     def _context(self, doc_id: str, span: _Span) -> tuple[int, int]:
         """The quote with one sentence either side: the passage shown beside it."""

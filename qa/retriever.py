@@ -21,8 +21,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from qa.answer_type import speakers_asked
-from qa.chunker import names_in, person_name, voice
+from qa.chunker import names_in
 from qa.embedder import Embedder
 from qa.followup import Conversation
 from qa.index import CorpusIndex
@@ -30,20 +29,18 @@ from qa.records import Document
 from qa.linear import LinearModel
 from qa.ranker import FEATURES, Asked, candidate_features, load_ranker, relative
 from qa.reader import Reader, SentenceReading, read_in_documents
-from qa.text import WORD, terms
+from qa.text import terms
 
 DENSE_DEPTH = 4096
 APPROXIMATE_DEPTH = 1024
 """With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
 CANDIDATES = 40
-VOICE_REACH = 3
 READ_DEPTH = 10
 """How many of the ranker's best candidates the reader reads (with the sentences around them)."""
 RERANK_FILE = Path(__file__).with_name("rerank_weights.json")
 RERANK_FEATURES = ("ranker", "reader")
 UNREAD = -20.0
 """Reader score of a sentence the reader did not read; also the floor of every reader score."""
-"""How far down the ranking a sentence in the asked-for person's voice is looked for."""
 SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
            "sentence_lexical", "passage_lexical", "document_lexical")
 
@@ -221,18 +218,6 @@ class Retriever:
             values[name] = conversation.values[name]
         return replace(own, values=values)
 
-    def _asked_voice_first(self, question: str, rows: np.ndarray, order: np.ndarray) -> np.ndarray:
-        """`order` with the best of its first VOICE_REACH sentences in the voice of the person
-        whose words the question asks for ("What did Jo Lee warn?") moved to the front."""
-        names = speakers_asked(question)
-        if not names:
-            return order
-        for place, candidate in enumerate(order[:VOICE_REACH]):
-            speaker = person_name(voice(self._sentence(rows[candidate])))
-            if speaker and {word.lower() for word in WORD.findall(speaker)} & names:
-                return np.concatenate([[candidate], order[:place], order[place + 1:]])
-        return order
-
     def _sentence(self, row: int):
         return self.index.chunks[int(self.table.chunk_ids[row])]
 
@@ -266,7 +251,7 @@ class Retriever:
         scores = self.ranker.score(relative(found.features)) if len(found.rows) else np.zeros(0)
         readings = self.read(question, found.rows, np.argsort(-scores, kind="stable"))
         order, scores = self.reranked(scores, readings)
-        order = self._asked_voice_first(question, found.rows, order)[:top_k]
+        order = order[:top_k]
         hits = [
             Hit(
                 chunk_id=int(self.table.chunk_ids[found.rows[i]]),

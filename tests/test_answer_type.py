@@ -2,7 +2,7 @@
 
 import pytest
 
-from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, question_type, speakers_asked
+from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, question_type
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -153,14 +153,3 @@ def test_questions_about_the_document_itself(question, fields):
     assert metadata_asked(question) == fields
 
 
-@pytest.mark.parametrize("question, names", [
-    ("What did council leader Maria Lopez warn residents?", {"maria", "lopez"}),
-    ("How did Tom Reed describe the plan?", {"tom", "reed"}),
-    ("According to Tom Reed, why did it fail?", {"tom", "reed"}),
-    ("Where will Tom Reed work next?", set()),
-    ("What did the critics say?", set()),
-    ("What is the river called?", set()),
-    ("What did Jo Lee's lawyer say?", set()),
-])
-def test_whose_words_a_question_asks_for(question, names):
-    assert speakers_asked(question) == names

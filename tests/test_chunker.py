@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunker import attribution, chunk_document, person_name, voice
+from qa.chunker import attribution, chunk_document, person_name
 from qa.loader import load_corpus
 from qa.records import Document
 
@@ -83,12 +83,6 @@ def test_leading_pronoun_is_searched_with_the_last_named_speaker():
     added = next(s for s in found if s.text.startswith("She added"))
     assert "Jane Porter" in added.context
     assert added.text == "She added that the old ferry would keep running until spring."
-
-
-def test_voice_is_the_speaker_or_the_person_a_leading_she_stands_for():
-    found = sentences(doc('"We are ready," said the mayor, Jane Porter. She added that work starts soon. '
-                          "It will cost £2m. Critics said the plan was rushed."))
-    assert [voice(s) for s in found] == ["the mayor, Jane Porter", "Jane Porter", None, None]
 
 
 def test_person_name_drops_the_role():
