@@ -76,6 +76,9 @@ class QuoteReply(BaseModel):
     also_in: list[str] = Field(description="Other documents holding the same words, or nearly.")
     highlight: tuple[int, int] | None = Field(
         description="Document offsets of the words inside the quote that most likely answer, or null.")
+    page: int | None = Field(
+        None, description="The page the quote starts on, counted from 1, for a document with pages (PDF); "
+                          "null otherwise.")
 
 
 class AnswerReply(BaseModel):

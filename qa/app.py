@@ -73,7 +73,7 @@ def source_block(number: int, quote: Quote, bot: QA, *, closest: bool = False) -
         passage = " ".join(part for part in (render.escape(before), f"**{render.escape(quote.text)}**",
                                              render.escape(after)) if part)
         lines.append(f"*In context:* {passage}")
-    lines.append(f"`{render.escape(quote.source)}` · characters {quote.start}–{quote.end} · score {quote.score:.2f}")
+    lines.append(f"`{render.escape(quote.source)}` · {render.place(quote)} · score {quote.score:.2f}")
     if quote.also_in:
         lines.append(f"{render.ALSO_IN.capitalize()} " + ", ".join(f"`{render.escape(c)}`" for c in quote.also_in))
     return gr.ChatMessage(role="assistant", content="\n\n".join(lines),

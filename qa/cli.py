@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import textwrap
@@ -18,9 +19,11 @@ from pathlib import Path
 
 from qa import render
 from qa.errors import QAError
+from qa.loader import SUFFIXES
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+FORMATS = " ".join(SUFFIXES)
 
 
 def _progress_bar(description: str):
@@ -66,7 +69,7 @@ def format_answer(reply) -> str:
         body = textwrap.fill(f"“{quote.marked(bold, plain)}”", width=96, initial_indent="  ", subsequent_indent="   ")
         lines.append(body)
         who = f"{quote.speaker}, in " if quote.speaker else ""
-        lines.append(f"   — {who}{quote.title} · {quote.source}, characters {quote.start}–{quote.end}")
+        lines.append(f"   — {who}{quote.title} · {quote.source}, {render.place(quote)}")
         if quote.also_in:
             lines.append(f"     ({render.ALSO_IN} {', '.join(quote.also_in)})")
     return "\n".join(lines)
@@ -169,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def corpus_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--corpus", metavar="DIR", help="folder of .txt/.md files (default: bundled article)")
+        sub.add_argument("--corpus", metavar="DIR", help=f"folder of documents ({FORMATS}; default: bundled article)")
         sub.add_argument("--index-dir", metavar="DIR", help="where indexes are cached (default: $QA_INDEX_DIR or user cache)")
 
     ask = commands.add_parser("ask", help="answer one question", description="Answer one question with quotes.")
@@ -181,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     index = commands.add_parser("index", help="build (or check) the index of a folder",
                                 description="Build the index of a folder, or confirm a saved one is current.")
-    index.add_argument("directory", nargs="?", help="folder of .txt/.md files (default: bundled article)")
+    index.add_argument("directory", nargs="?", help=f"folder of documents ({FORMATS}; default: bundled article)")
     index.add_argument("--index-dir", metavar="DIR", help="where indexes are cached")
     index.set_defaults(run=cmd_index)
 
@@ -218,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # pypdf logs each flaw it works around in a damaged PDF; the loader's warning already names
+    # a file it had to skip, and a readable one needs no remark.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     if getattr(args, "k", 1) < 1:
         parser.error("-k must be at least 1")
     try:

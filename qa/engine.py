@@ -81,7 +81,7 @@ class QA:
     def from_directory(cls, path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str] | None = None,
                        embedder: Embedder | None = None, reader: Reader | None = None,
                        progress: Callable[[int, int], None] | None = None) -> QA:
-        """Load a folder of .txt/.md files and its index (built and saved on first use)."""
+        """Load a folder of documents (`qa.loader.SUFFIXES`) and its index (built and saved on first use)."""
         corpus = load_corpus(path)
         embedder = embedder or MiniLMEmbedder()
         loaded = load_or_build(list(corpus.documents.values()), embedder,
@@ -174,6 +174,7 @@ class QA:
             context_end=context_end,
             speaker=span.speaker,
             highlight=(span.start + found[0], span.start + found[1]) if found else None,
+            page=document.page_of(span.start),
         )
 
     def _span(self, sentence: Chunk) -> _Span:

@@ -17,6 +17,12 @@ class CorpusError(QAError):
     """The corpus folder is missing, empty, or holds a file that cannot be read."""
 
 
+class UnreadableFile(CorpusError):
+    """One PDF, DOCX or HTML file yields no text (encrypted, damaged, not of its format, nothing
+    but images or boilerplate). The message is the reason only: the loader names the file, skips
+    it and goes on with the others."""
+
+
 class ModelError(QAError):
     """The embedding model is missing or its weights are not the expected ones."""
 

@@ -1,11 +1,14 @@
-"""Loading: a folder of `.txt` / `.md` files into `Document` records.
+"""Loading: a folder of `.txt`, `.md`, `.html`/`.htm`, `.pdf` and `.docx` files into `Document` records.
 
-Files are read recursively in sorted order as UTF-8. Optional front matter between two `---`
-lines (`title:`, `date:`, `author:`, `source:`) fills the metadata and is cut from the text;
-without it, a short first line followed by a blank line is taken as the headline. Hidden files,
-editor backups and symlinked folders are passed over; empty, oversized and vanished files are
-skipped with a warning. What it leaves out: other formats (HTML, PDF), encodings other than
-UTF-8, and any cleaning of the text: bodies are kept verbatim.
+Files are read recursively in sorted order. Text files are read as UTF-8 and kept verbatim:
+optional front matter between two `---` lines (`title:`, `date:`, `author:`, `source:`) fills
+the metadata and is cut from the text. HTML, PDF and DOCX files give the text and metadata that
+`qa.formats` extracts (a PDF also where each page starts). Without a title, a short first line
+followed by a blank line is taken as the headline, else the file name. Hidden files, editor
+backups and symlinked folders are passed over; empty, oversized and vanished files, and HTML,
+PDF or DOCX files that yield no text (encrypted, damaged, of another format, only images), are
+skipped with a warning. What it leaves out: other formats, encodings other than UTF-8 for text
+files, and any cleaning of a text file: its body is kept verbatim.
 """
 
 from __future__ import annotations
@@ -15,13 +18,21 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa.errors import CorpusError
+from qa import formats
+from qa.errors import CorpusError, UnreadableFile
 from qa.records import Document
 
-SUFFIXES = (".txt", ".md")
+EXTRACTORS = {".html": formats.from_html, ".htm": formats.from_html, ".pdf": formats.from_pdf,
+              ".docx": formats.from_docx}
+"""Formats whose text is extracted; every other suffix is read as UTF-8 text."""
+SUFFIXES = (".txt", ".md", *EXTRACTORS)
 MAX_FILE_BYTES = 10 * 1024 * 1024
-"""Larger files are skipped with a warning: a 10 MiB text is some 100,000 sentences, an hour of
-embedding on a laptop CPU, and is almost always a dump rather than an article."""
+"""Larger text and HTML files, and longer texts from any file, are skipped with a warning: a
+10 MiB text is some 100,000 sentences, an hour of embedding on a laptop CPU, and is almost always
+a dump rather than an article."""
+MAX_PACKED_FILE_BYTES = 100 * 1024 * 1024
+"""PDF and DOCX files may be this large: images and fonts take most of their bytes."""
+_PACKED = (".pdf", ".docx")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(?P<body>.*?)^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _FIELD = re.compile(r"^(?P<key>[A-Za-z_]+)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*$")
 _HEADLINE_MAX = 160
@@ -87,12 +98,29 @@ def title_from_name(path: Path) -> str:
 
 
 def read_document(path: Path, root: Path) -> Document:
-    """One file as a `Document`; `CorpusError` naming the file when it cannot be read as text."""
-    doc_id = path.relative_to(root).as_posix()
+    """One file as a `Document`. A text file that is not UTF-8 raises `CorpusError` naming it;
+    an HTML, PDF or DOCX file without text raises `UnreadableFile` with the reason."""
     try:
         data = path.read_bytes()
     except OSError as error:
         raise CorpusError(f"{path}: cannot be read ({error.strerror or error})") from error
+    extract = EXTRACTORS.get(path.suffix.lower())
+    extracted, body_offset = (extract(data), 0) if extract else _text_file(path, data)
+    return Document(
+        id=path.relative_to(root).as_posix(),
+        text=extracted.text,
+        title=extracted.title or headline(extracted.text) or title_from_name(path),
+        path=str(path),
+        date=extracted.date,
+        author=extracted.author,
+        outlet=extracted.outlet,
+        body_offset=body_offset,
+        pages=extracted.pages,
+    )
+
+
+def _text_file(path: Path, data: bytes) -> tuple[formats.Extracted, int]:
+    """A UTF-8 file's body and front matter, and the offset where the body starts."""
     if b"\x00" in data:
         raise CorpusError(f"{path}: looks like a binary file, not text")
     try:
@@ -100,17 +128,14 @@ def read_document(path: Path, root: Path) -> Document:
     except UnicodeDecodeError as error:
         raise CorpusError(f"{path}: not valid UTF-8 text (byte {error.start})") from error
     fields, body_offset = parse_front_matter(raw)
-    text = raw[body_offset:]
-    return Document(
-        id=doc_id,
-        text=text,
-        title=fields.get("title") or headline(text) or title_from_name(path),
-        path=str(path),
+    extracted = formats.Extracted(
+        text=raw[body_offset:],
+        title=fields.get("title") or None,
         date=fields.get("date") or None,
         author=fields.get("author") or None,
         outlet=fields.get("source") or fields.get("outlet") or None,
-        body_offset=body_offset,
     )
+    return extracted, body_offset
 
 
 def _skip_reason(path: Path) -> str | None:
@@ -121,17 +146,19 @@ def _skip_reason(path: Path) -> str | None:
         return "disappeared while the folder was read, skipped"
     except OSError as error:
         return f"cannot be read ({error.strerror or error}), skipped"
-    if size > MAX_FILE_BYTES:
-        return f"{size / 2**20:.0f} MiB, over the {MAX_FILE_BYTES // 2**20} MiB limit, skipped"
+    limit = MAX_PACKED_FILE_BYTES if path.suffix.lower() in _PACKED else MAX_FILE_BYTES
+    if size > limit:
+        return f"{size / 2**20:.0f} MiB, over the {limit // 2**20} MiB limit, skipped"
     return None
 
 
 def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     """Read every corpus file below `root`.
 
-    A file that is not UTF-8 text stops the load with a `CorpusError` naming it (the folder is
-    not what the user thinks it is). Empty files, files over MAX_FILE_BYTES and files that
-    vanish while being read are skipped and listed in `skipped`, which the CLI and the chat show.
+    A .txt or .md file that is not UTF-8 text stops the load with a `CorpusError` naming it (the
+    folder is not what the user thinks it is). Empty files, files over the size limits, texts
+    over MAX_FILE_BYTES characters, files that vanish while being read and HTML, PDF or DOCX
+    files that yield no text are skipped and listed in `skipped`, which the CLI and the chat show.
     """
     root_path = Path(root).expanduser()
     if not root_path.exists():
@@ -149,11 +176,18 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
         if reason:
             skipped.append(f"{path}: {reason}")
             continue
-        document = read_document(path, root_path)
-        if document.text.strip():
-            documents[document.id] = document
-        else:
+        try:
+            document = read_document(path, root_path)
+        except UnreadableFile as error:
+            skipped.append(f"{path}: {error}, skipped")
+            continue
+        if not document.text.strip():
             skipped.append(f"{path}: empty, skipped")
+        elif len(document.text) > MAX_FILE_BYTES:
+            skipped.append(f"{path}: {len(document.text):,} characters of text, over the "
+                           f"{MAX_FILE_BYTES:,}-character limit, skipped")
+        else:
+            documents[document.id] = document
     if not documents:
-        raise CorpusError(f"{root_path}: no non-empty .txt or .md files found")
+        raise CorpusError(f"{root_path}: no non-empty {', '.join(SUFFIXES)} files found")
     return Corpus(root=root_path, documents=documents, skipped=skipped)

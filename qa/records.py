@@ -7,6 +7,7 @@ beyond small derived views.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -25,7 +26,15 @@ class Document:
     author: str | None = None
     outlet: str | None = None
     body_offset: int = 0
-    """Where `text` starts inside the file (after any front matter), in characters."""
+    """Where `text` starts inside the file (after any front matter), in characters; 0 for a
+    format whose text is extracted (HTML, PDF, DOCX)."""
+    pages: tuple[int, ...] = ()
+    """Where each page starts in `text`, for a document with pages (PDF); empty otherwise."""
+
+    def page_of(self, offset: int) -> int | None:
+        """The page (counted from 1) that holds `text[offset]`, or None without pages. A page
+        with no text starts where the next one does and never holds anything."""
+        return max(bisect_right(self.pages, offset), 1) if self.pages else None
 
     def label(self) -> str:
         """Title with outlet and date where known, e.g. "Title (Outlet, 2022-09-24)"."""
@@ -83,6 +92,8 @@ class Quote:
     highlight: tuple[int, int] | None = None
     """Document offsets of the words inside the quote that most likely answer (a date, a
     figure, a name), or None; `start <= highlight[0] < highlight[1] <= end`."""
+    page: int | None = None
+    """The page the quote starts on (counted from 1), for a document with pages (PDF)."""
 
     def to_json(self) -> dict:
         return asdict(self)

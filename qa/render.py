@@ -37,11 +37,17 @@ def quoted_words(reply: str) -> str:
     return html.unescape(_ESCAPED.sub(r"\1", quoted.replace("**", ""))).strip()
 
 
+def place(quote: Quote) -> str:
+    """Where the quote sits in its document: "p. 2, characters 812–903" (page only for a
+    document with pages). Plain text, safe in markdown as it is."""
+    page = f"p. {quote.page}, " if quote.page else ""
+    return f"{page}characters {quote.start}–{quote.end}"
+
+
 def source_line(quote: Quote, document: Document) -> str:
     said = f"{escape(quote.speaker)}, in " if quote.speaker else ""
     copies = f" ({ALSO_IN} {', '.join(f'`{c}`' for c in quote.also_in)})" if quote.also_in else ""
-    return (f"— {said}*{escape(document.label())}* · `{quote.source}`, "
-            f"characters {quote.start}–{quote.end}{copies}")
+    return f"— {said}*{escape(document.label())}* · `{quote.source}`, {place(quote)}{copies}"
 
 
 def answer(best: Quote, document: Document) -> str:
