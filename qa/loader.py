@@ -143,13 +143,29 @@ def _skip_reason(path: Path) -> str | None:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        return "disappeared while the folder was read, skipped"
+        return "disappeared while the folder was read"
     except OSError as error:
-        return f"cannot be read ({error.strerror or error}), skipped"
+        return f"cannot be read ({error.strerror or error})"
     limit = MAX_PACKED_FILE_BYTES if path.suffix.lower() in _PACKED else MAX_FILE_BYTES
     if size > limit:
-        return f"{size / 2**20:.0f} MiB, over the {limit // 2**20} MiB limit, skipped"
+        return f"{size / 2**20:.0f} MiB, over the {limit // 2**20} MiB limit"
     return None
+
+
+def load_file(path: Path, root: Path) -> Document:
+    """One corpus file as a `Document`, by the rules `load_corpus` applies to each file: a file
+    to pass over (gone, too large, empty, no text in it, a text over MAX_FILE_BYTES characters)
+    raises `UnreadableFile` with the reason, a text file that is not UTF-8 `CorpusError`."""
+    reason = _skip_reason(path)
+    if reason:
+        raise UnreadableFile(reason)
+    document = read_document(path, root)
+    if not document.text.strip():
+        raise UnreadableFile("empty")
+    if len(document.text) > MAX_FILE_BYTES:
+        raise UnreadableFile(f"{len(document.text):,} characters of text, over the "
+                             f"{MAX_FILE_BYTES:,}-character limit")
+    return document
 
 
 def load_corpus(root: str | os.PathLike[str]) -> Corpus:
@@ -172,22 +188,12 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     documents: dict[str, Document] = {}
     skipped: list[str] = []
     for path in files:
-        reason = _skip_reason(path)
-        if reason:
-            skipped.append(f"{path}: {reason}")
-            continue
         try:
-            document = read_document(path, root_path)
+            document = load_file(path, root_path)
         except UnreadableFile as error:
             skipped.append(f"{path}: {error}, skipped")
             continue
-        if not document.text.strip():
-            skipped.append(f"{path}: empty, skipped")
-        elif len(document.text) > MAX_FILE_BYTES:
-            skipped.append(f"{path}: {len(document.text):,} characters of text, over the "
-                           f"{MAX_FILE_BYTES:,}-character limit, skipped")
-        else:
-            documents[document.id] = document
+        documents[document.id] = document
     if not documents:
         raise CorpusError(f"{root_path}: no non-empty {', '.join(SUFFIXES)} files found")
     return Corpus(root=root_path, documents=documents, skipped=skipped)
