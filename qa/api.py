@@ -1,8 +1,9 @@
 """JSON over HTTP: `POST /api/answer` beside the chat, in the same `qa serve` process.
 
-`create_app(bot, ...)` returns the FastAPI app that `qa serve` runs; the chat is mounted on it
-at "/". The route takes `{"question", "history"?, "top_k"?}` and replies with the same JSON as
-`qa ask --json` (`Answer.to_json`); the pydantic models below are what `/docs` describes.
+`create_app(live, ...)` returns the FastAPI app that `qa serve` runs; the chat is mounted on it
+at "/", and both answer with the engine `live` holds (`qa.live`). The route takes
+`{"question", "history"?, "top_k"?}` and replies with the same JSON as `qa ask --json`
+(`Answer.to_json`); the pydantic models below are what `/docs` describes.
 Bad input gets a 4xx reply `{"error": "<plain message>"}`: a body that is not JSON or does not
 fit the request model, or not sent as `application/json` (422), a question the engine refuses
 (`QAError`, 400), a body over `MAX_BODY_BYTES` (413), missing or wrong credentials when `auth`
@@ -26,13 +27,14 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from qa.engine import DEFAULT_TOP_K, QA
+from qa.engine import DEFAULT_TOP_K
 from qa.errors import QAError
+from qa.live import LiveEngine
 from qa.question import MAX_QUESTION_CHARS
 
 PATH = "/api/answer"
 MAX_BODY_BYTES = 1_000_000
-"""The same 1 MB cap as the chat's uploads."""
+"""The same 1 MB cap as Gradio's uploads when the chat takes no documents."""
 MAX_TOP_K = 10
 TOO_LARGE = f"The body is over {MAX_BODY_BYTES:,} bytes."
 FAILED = "Something went wrong while answering; the server log has the details."
@@ -145,7 +147,7 @@ def _login_check(auth: tuple[str, str]):
     return check
 
 
-def create_app(bot: QA, *, auth: tuple[str, str] | None = None, concurrency: int = 4,
+def create_app(live: LiveEngine, *, auth: tuple[str, str] | None = None, concurrency: int = 4,
                queue_size: int = 64) -> FastAPI:
     """The API app: `POST /api/answer`, its OpenAPI page at `/docs`."""
     app = FastAPI(title="qa", summary="Answers quoted from the documents.", version="1",
@@ -161,7 +163,7 @@ def create_app(bot: QA, *, auth: tuple[str, str] | None = None, concurrency: int
             raise HTTPException(429, "The server is busy; try again in a moment.", headers={"Retry-After": "1"})
         history = [message.model_dump() for message in request.history]
         reply = await anyio.to_thread.run_sync(
-            partial(bot.answer, request.question, history, top_k=request.top_k), limiter=limiter)
+            partial(live.current.answer, request.question, history, top_k=request.top_k), limiter=limiter)
         return reply.to_json()
 
     app.include_router(router)

@@ -4,15 +4,18 @@
 conversation (normalised to the engine's message format, source blocks dropped) to
 `QA.answer`, and renders the reply plus one collapsible block per quote (the quote, the passage
 around it, file and offsets). Every piece of document or user text is escaped before it
-reaches the page. `build_demo(bot)` makes the Blocks; `qa serve` mounts them on the JSON API's
-app (`qa/api.py`) and runs that.
-What it leaves out: uploading documents through the page, and streaming.
+reaches the page. `build_demo(live)` makes the Blocks; `qa serve` mounts them on the JSON API's
+app (`qa/api.py`) and runs that. When the server takes uploads (`live.uploads`), a file box under
+the chat adds a document: `add_document` checks the login, shows "Indexing <name>…" and then
+what was added or why not, and updates the heading; the engine is swapped by `qa.live`.
+What it leaves out: streaming, and removing documents through the page.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -20,11 +23,15 @@ import gradio as gr
 from qa import render
 from qa.chunker import person_name
 from qa.engine import QA, Message
-from qa.errors import QAError
+from qa.errors import QAError, UploadError
+from qa.live import LiveEngine
+from qa.loader import SUFFIXES
 from qa.records import Answer, Quote
+from qa.upload import MAX_UPLOAD_BYTES, safe_name
 
 log = logging.getLogger(__name__)
 API_NAME = "ask"
+LOGIN_NEEDED = "Log in to add documents."
 
 
 def _text_of(content: Any) -> str:
@@ -73,9 +80,9 @@ def source_block(number: int, quote: Quote, bot: QA, *, closest: bool = False) -
         passage = " ".join(part for part in (render.escape(before), f"**{render.escape(quote.text)}**",
                                              render.escape(after)) if part)
         lines.append(f"*In context:* {passage}")
-    lines.append(f"`{render.escape(quote.source)}` · {render.place(quote)} · score {quote.score:.2f}")
+    lines.append(f"{render.code(quote.source)} · {render.place(quote)} · score {quote.score:.2f}")
     if quote.also_in:
-        lines.append(f"{render.ALSO_IN.capitalize()} " + ", ".join(f"`{render.escape(c)}`" for c in quote.also_in))
+        lines.append(f"{render.ALSO_IN.capitalize()} " + ", ".join(map(render.code, quote.also_in)))
     return gr.ChatMessage(role="assistant", content="\n\n".join(lines),
                           metadata={"title": title, "status": "done"})
 
@@ -94,20 +101,50 @@ def _with_notes(reply: Answer) -> str:
     return notes + reply.text
 
 
-def make_respond(bot: QA):
+def _failed(action: str) -> str:
+    return f"⚠️ Something went wrong while {action}; the server log has the details."
+
+
+def make_respond(live: LiveEngine):
     def respond(message: Any, history: list[Any]) -> list[gr.ChatMessage]:
         """Answer one chat message from the corpus; errors become a plain reply, not a traceback."""
+        bot = live.current
         try:
             reply = bot.answer(_text_of(message), normalize_history(history))
         except QAError as error:
             return [gr.ChatMessage(role="assistant", content=f"⚠️ {render.escape(str(error))}")]
         except Exception:  # the page must get a reply whatever happens; the log gets the detail
             log.exception("answering failed")
-            return [gr.ChatMessage(role="assistant", content="⚠️ Something went wrong while answering; "
-                                                             "the server log has the details.")]
+            return [gr.ChatMessage(role="assistant", content=_failed("answering"))]
         return reply_messages(reply, bot)
 
     return respond
+
+
+def make_add_document(live: LiveEngine, *, login_required: bool):
+    def add_document(path: str, request: gr.Request, progress: gr.Progress = gr.Progress()):
+        """Add the uploaded file to the corpus; yields (status line, heading, file box)."""
+        name = Path(path).name
+        try:
+            if login_required and not request.username:
+                raise UploadError(LOGIN_NEEDED)
+            clean_name = safe_name(name)
+            yield f"Indexing {render.escape(clean_name)}…", gr.skip(), gr.skip()
+            added = live.add(Path(path), name=name, progress=lambda done, total: progress(
+                (done, total), desc=f"Indexing {clean_name}", unit="chunks"))
+        except QAError as error:
+            yield f"⚠️ {render.escape(str(error))}", gr.skip(), None
+        except Exception:  # the page must get a reply whatever happens; the log gets the detail
+            log.exception("adding %s failed", name)
+            yield _failed("adding the document"), gr.skip(), None
+        else:
+            sentences = f"{added.sentences} sentence{'' if added.sentences == 1 else 's'}"
+            yield (f"Added {render.escape(added.source)}: {sentences}. Ask about it.",
+                   heading(live.current), None)
+        finally:
+            Path(path).unlink(missing_ok=True)  # Gradio's copy of the upload; the corpus has its own
+
+    return add_document
 
 
 def corpus_heading(bot: QA) -> tuple[str, str]:
@@ -140,19 +177,36 @@ def example_questions(bot: QA, limit: int = 3) -> list[str]:
     return examples[:limit]
 
 
-def build_demo(bot: QA, *, concurrency_limit: int = 4) -> gr.Blocks:
+def heading(bot: QA) -> str:
+    """The page's heading, as markdown: what the chat answers about."""
     title, description = corpus_heading(bot)
-    chatbot = gr.Chatbot(height=560, sanitize_html=True, render_markdown=True, label="qa")
-    return gr.ChatInterface(
-        fn=make_respond(bot),
-        chatbot=chatbot,
-        title=render.escape(title),
-        description=render.escape(description),
-        examples=example_questions(bot),
-        cache_examples=False,
-        api_name=API_NAME,
-        concurrency_limit=concurrency_limit,
-        analytics_enabled=False,
-        flagging_mode="never",
-        fill_height=True,
-    )
+    return (f"<h1 style='text-align: center; margin-bottom: 1rem'>{render.escape(title)}</h1>\n\n"
+            f"{render.escape(description)}")
+
+
+def build_demo(live: LiveEngine, *, concurrency_limit: int = 4, login_required: bool = False) -> gr.Blocks:
+    """The chat page; with `live.uploads`, a file box to add documents (only for a logged-in
+    user when `login_required`)."""
+    bot = live.current
+    with gr.Blocks(title=render.escape(corpus_heading(bot)[0]), analytics_enabled=False) as demo:
+        header = gr.Markdown(heading(bot))
+        gr.ChatInterface(
+            fn=make_respond(live),
+            chatbot=gr.Chatbot(height=560, sanitize_html=True, render_markdown=True, label="qa"),
+            examples=example_questions(bot),
+            cache_examples=False,
+            api_name=API_NAME,
+            concurrency_limit=concurrency_limit,
+            analytics_enabled=False,
+            flagging_mode="never",
+        )
+        if live.uploads is not None:
+            with gr.Row():
+                upload = gr.File(label=f"Add a document ({' '.join(SUFFIXES)}; up to "
+                                       f"{MAX_UPLOAD_BYTES // 2**20} MiB)",
+                                 file_types=list(SUFFIXES), type="filepath", height=140)
+                status = gr.Markdown(elem_id="upload-status")
+            upload.upload(make_add_document(live, login_required=login_required), inputs=upload,
+                          outputs=[status, header, upload], show_progress_on=upload, concurrency_limit=1,
+                          api_visibility="private")
+    return demo

@@ -1,4 +1,5 @@
-"""Command line: `qa ask`, `qa index`, `qa eval` and `qa serve` (the chat and the JSON API).
+"""Command line: `qa ask`, `qa index`, `qa eval` and `qa serve` (the chat, with uploads if asked, and
+the JSON API).
 
 Turns the package's errors into messages for the terminal: one line on stderr and a non-zero
 exit, never a traceback (set QA_DEBUG=1 to see one). Gradio, FastAPI and uvicorn are imported
@@ -19,7 +20,9 @@ from pathlib import Path
 
 from qa import render
 from qa.errors import QAError
+from qa.live import LiveEngine
 from qa.loader import SUFFIXES
+from qa.upload import MAX_UPLOAD_BYTES, default_upload_folder, upload_folders
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -137,8 +140,12 @@ def _auth(value: str) -> tuple[str, str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    bot = _engine(args.corpus, args.index_dir)
+    uploads = None
+    if args.allow_upload is not None:
+        uploads = upload_folders(corpus=args.corpus, folder=args.allow_upload or None)
+    bot = _engine(str(uploads.corpus) if uploads else args.corpus, args.index_dir)
     bot.warm_up()
+    live = LiveEngine(bot, uploads=uploads, index_dir=args.index_dir)
     import gradio as gr
     import torch
     import uvicorn
@@ -151,12 +158,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from qa.api import create_app
     from qa.app import build_demo
 
-    app = create_app(bot, auth=args.auth, concurrency=args.concurrency, queue_size=args.queue_size)
-    demo = build_demo(bot, concurrency_limit=args.concurrency).queue(max_size=args.queue_size)
-    gr.mount_gradio_app(app, demo, path="/", server_name=args.host, server_port=args.port, auth=args.auth,
-                        show_error=False, max_file_size="1mb", enable_monitoring=False, footer_links=["api"])
+    app = create_app(live, auth=args.auth, concurrency=args.concurrency, queue_size=args.queue_size)
+    demo = build_demo(live, concurrency_limit=args.concurrency, login_required=args.auth is not None)
+    gr.mount_gradio_app(app, demo.queue(max_size=args.queue_size), path="/", server_name=args.host,
+                        server_port=args.port, auth=args.auth, show_error=False,
+                        max_file_size=MAX_UPLOAD_BYTES if uploads else "1mb",
+                        enable_monitoring=False, footer_links=["api"])
     print(f"Serving {len(bot.documents)} document(s) at http://{args.host}:{args.port} "
           f"(JSON API: /api/answer, described at /docs)  (Ctrl+C to stop)", flush=True)
+    if uploads:
+        print(f"Uploads are stored in {uploads.folder}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="error" if args.quiet else "warning")
     return 0
 
@@ -212,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="public share links are never made: the server stays on your network")
     serve.add_argument("--concurrency", type=int, default=4, metavar="N",
                        help="questions answered at once, by the chat and by the JSON API each (default 4)")
+    serve.add_argument("--allow-upload", nargs="?", const="", metavar="DIR",
+                       help="let the page add documents (off by default; with --auth, only after logging "
+                            f"in): {FORMATS} files of up to {MAX_UPLOAD_BYTES // 2**20} MiB, stored in DIR, "
+                            "the corpus folder or a folder inside it (default: the corpus folder). Without "
+                            f"--corpus, DIR (default: {default_upload_folder()}) is served, with a copy of "
+                            "the bundled article")
     serve.add_argument("--queue-size", type=int, default=64, metavar="N", help="waiting requests before new ones are refused (default 64)")
     serve.add_argument("--quiet", action="store_true", help="log only errors, not warnings")
     serve.set_defaults(run=cmd_serve)

@@ -29,3 +29,8 @@ class ModelError(QAError):
 
 class IndexStoreError(QAError):
     """A saved index cannot be written or read (read-only cache, corrupt files, ...)."""
+
+
+class UploadError(QAError):
+    """A document uploaded through the chat is refused (its type, size or text, no login), or
+    the server's upload folder cannot be used. Nothing of the file is left in the corpus."""

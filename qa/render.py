@@ -37,6 +37,15 @@ def quoted_words(reply: str) -> str:
     return html.unescape(_ESCAPED.sub(r"\1", quoted.replace("**", ""))).strip()
 
 
+def code(text: str) -> str:
+    """`text` as a markdown code span, shown exactly as it is (a file name such as `my_notes.txt`):
+    nothing inside a span is read as markup, and its fence is one backtick longer than any run
+    of backticks in the text."""
+    fence = "`" * (max(map(len, re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if "`" in text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def place(quote: Quote) -> str:
     """Where the quote sits in its document: "p. 2, characters 812–903" (page only for a
     document with pages). Plain text, safe in markdown as it is."""
@@ -46,8 +55,8 @@ def place(quote: Quote) -> str:
 
 def source_line(quote: Quote, document: Document) -> str:
     said = f"{escape(quote.speaker)}, in " if quote.speaker else ""
-    copies = f" ({ALSO_IN} {', '.join(f'`{c}`' for c in quote.also_in)})" if quote.also_in else ""
-    return f"— {said}*{escape(document.label())}* · `{quote.source}`, {place(quote)}{copies}"
+    copies = f" ({ALSO_IN} {', '.join(map(code, quote.also_in))})" if quote.also_in else ""
+    return f"— {said}*{escape(document.label())}* · {code(quote.source)}, {place(quote)}{copies}"
 
 
 def answer(best: Quote, document: Document) -> str:

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from qa.api import FAILED, MAX_BODY_BYTES, create_app
+from qa.live import LiveEngine
 from qa.records import Quote
 
 MAYOR = [{"role": "user", "content": "Who is the mayor?"}, {"role": "assistant", "content": "Jane Porter."}]
@@ -45,7 +46,7 @@ OVER_CAP = b'{"question": "' + b"a" * MAX_BODY_BYTES + b'"}'
 
 @pytest.fixture
 def client(fake_bot):
-    with TestClient(create_app(fake_bot)) as client:
+    with TestClient(create_app(LiveEngine(fake_bot))) as client:
         yield client
 
 
@@ -107,7 +108,7 @@ def test_a_body_over_the_cap_is_refused_whether_its_length_is_declared_or_not(cl
 
 
 def test_login_is_required_when_the_server_has_one(fake_bot):
-    with TestClient(create_app(fake_bot, auth=("reader", "s3cret"))) as client:
+    with TestClient(create_app(LiveEngine(fake_bot), auth=("reader", "s3cret"))) as client:
         question = {"question": "How much did the bridge cost?"}
         missing = post(client, question)
         assert_plain_error(outcome(missing), 401, "--auth")
@@ -127,7 +128,7 @@ def test_a_full_queue_answers_429_and_the_waiting_request_still_gets_its_answer(
         return answer(*args, **kwargs)
 
     monkeypatch.setattr(fake_bot, "answer", slow_answer)
-    with TestClient(create_app(fake_bot, concurrency=1, queue_size=0)) as client:
+    with TestClient(create_app(LiveEngine(fake_bot), concurrency=1, queue_size=0)) as client:
         first = {}
         worker = threading.Thread(target=lambda: first.update(
             response=post(client, {"question": "How much did the bridge cost?"})))
@@ -144,7 +145,7 @@ def test_an_engine_failure_is_a_plain_500_without_the_traceback(fake_bot, monkey
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(fake_bot, "answer", broken)
-    with TestClient(create_app(fake_bot), raise_server_exceptions=False) as client:
+    with TestClient(create_app(LiveEngine(fake_bot)), raise_server_exceptions=False) as client:
         response = post(client, {"question": "How much did the bridge cost?"})
     assert response.status_code == 500
     assert response.json() == {"error": FAILED}

@@ -3,14 +3,16 @@
 import gradio as gr
 import pytest
 
-from qa import QA
+from conftest import NEWS
+from qa import QA, render
 from qa.app import build_demo, corpus_heading, example_questions, make_respond, normalize_history
+from qa.live import LiveEngine
 from qa.question import CANNOT_QUOTE
 
 
 @pytest.fixture
 def respond(fake_bot):
-    return make_respond(fake_bot)
+    return make_respond(LiveEngine(fake_bot))
 
 
 def contents(messages):
@@ -69,7 +71,7 @@ def test_unexpected_failure_becomes_a_message(fake_bot, monkeypatch):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(fake_bot, "answer", broken)
-    (only,) = make_respond(fake_bot)("Anything?", [])
+    (only,) = make_respond(LiveEngine(fake_bot))("Anything?", [])
     assert "went wrong" in only.content and "boom" not in only.content
 
 
@@ -79,7 +81,7 @@ def test_html_in_documents_and_questions_is_escaped(tmp_path, index_dir, fake_em
     (folder / "x.txt").write_text("The payload was <img src=x onerror=alert(1)> in the <script>alert(2)</script> page.",
                                   encoding="utf-8")
     bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
-    messages = make_respond(bot)("What was the <b>payload</b>?", [])
+    messages = make_respond(LiveEngine(bot))("What was the <b>payload</b>?", [])
     for message in messages:
         assert "<img" not in message.content and "<script>" not in message.content
     assert any("&lt;img src=x onerror=alert(1)&gt;" in m.content for m in messages)
@@ -92,6 +94,24 @@ def test_heading_and_examples_come_from_the_corpus(fake_bot):
 
 
 def test_demo_builds_with_a_named_api_endpoint(fake_bot):
-    demo = build_demo(fake_bot)
+    demo = build_demo(LiveEngine(fake_bot))
     assert isinstance(demo, gr.Blocks)
     assert "/ask" in {f"/{d.api_name}" for d in demo.fns.values() if d.api_name}
+
+
+@pytest.mark.parametrize(("name", "span"), [
+    ("my_notes.txt", "`my_notes.txt`"),
+    ("a&b <i>.txt", "`a&b <i>.txt`"),
+    ("odd`name``.txt", "``` odd`name``.txt ```"),
+])
+def test_file_names_are_shown_as_they_are_in_a_code_span(name, span):
+    assert render.code(name) == span
+
+
+def test_a_source_block_names_the_file_without_markdown_escapes(tmp_path, index_dir, fake_embedder):
+    folder = tmp_path / "c"
+    folder.mkdir()
+    (folder / "harbour_news.txt").write_text(NEWS, encoding="utf-8")
+    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+    messages = make_respond(LiveEngine(bot))("How much did the bridge cost?", [])
+    assert "`harbour_news.txt`" in messages[0].content and "`harbour_news.txt` ·" in messages[1].content

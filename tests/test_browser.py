@@ -33,17 +33,22 @@ def server(tmp_path_factory):
         yield url
 
 
+def launch(playwright):
+    """Debian's Chromium, headless, started by Playwright."""
+    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
+    ARTIFACTS.mkdir(exist_ok=True)
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+
+
 @pytest.fixture(scope="module")
 def page(server):
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Chromium is missing: `make test` installs Debian's chromium package"
-    ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = launch(playwright)
         page = browser.new_page(viewport={"width": 1200, "height": 1100})
         page.goto(server, wait_until="load")
         page.get_by_role("textbox").first.wait_for(timeout=60_000)
