@@ -6,6 +6,7 @@ import contextlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -13,6 +14,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def bundled_copy(folder: Path) -> Path:
+    """`folder` holding a copy of the bundled article: a corpus a server may write beside."""
+    from conftest import BUNDLED
+
+    shutil.copy(BUNDLED / "announcement.txt", folder / "announcement.txt")
+    return folder
 
 
 def free_port() -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -18,9 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import BUNDLED
 from qa.question import clean_question
-from serving import connect, post_answer, running_server
+from serving import bundled_copy, connect, post_answer, running_server
 from test_api import BAD_REQUESTS, OVER_CAP, assert_plain_error
 
 pytestmark = pytest.mark.slow
@@ -38,9 +36,7 @@ QUESTIONS = [  # each names something, so none is read as a follow-up of the cli
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    shutil.copy(BUNDLED / "announcement.txt", folder / "announcement.txt")
-    return folder
+    return bundled_copy(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="module")

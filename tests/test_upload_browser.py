@@ -9,7 +9,6 @@ test-artifacts/. Slow: real model, real server.
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,9 +16,8 @@ import docx
 import httpx
 import pytest
 
-from conftest import BUNDLED
 from qa.upload import MAX_UPLOAD_BYTES
-from serving import running_server
+from serving import bundled_copy, running_server
 from test_browser import ARTIFACTS, ask, launch
 
 pytestmark = pytest.mark.slow
@@ -54,9 +52,7 @@ def festival_docx(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("corpus")
-    shutil.copy(BUNDLED / "announcement.txt", folder / "announcement.txt")
-    return folder
+    return bundled_copy(tmp_path_factory.mktemp("corpus"))
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +117,7 @@ def test_a_file_over_the_cap_is_refused_by_the_page_and_by_the_server(page, serv
 
 
 def test_with_a_login_nobody_can_upload_without_it(browser, tmp_path_factory, tmp_path):
-    folder = tmp_path_factory.mktemp("locked")
-    shutil.copy(BUNDLED / "announcement.txt", folder / "announcement.txt")
+    folder = bundled_copy(tmp_path_factory.mktemp("locked"))
     with running_server(folder, tmp_path_factory.mktemp("idx"), "--allow-upload", "--auth", "reader:s3cret") as url:
         sent = httpx.post(f"{url}gradio_api/upload", files={"files": ("notes.txt", b"Hello there.")}, timeout=60)
         assert sent.status_code == 401
