@@ -4,7 +4,8 @@
 
 Writes report.json and report.md. Floors: a bare SentenceTransformer.encode of the same
 question (warm answer), a fresh process importing torch + sentence_transformers (cold start),
-bare batch encoding of the same chunk texts (index build), a direct engine call (the chat's
+bare batch encoding of the same chunk texts (index build), that build (the index update after a
+file is added, which embeds only that file), a direct engine call (the chat's
 Gradio endpoint /ask), the engine answering the same questions from 2 threads (the JSON API).
 Scaling corpora past what can be embedded here in minutes reuse the vectors of a real 1k-sentence
 corpus with small noise, and say so: they measure search and index cost, not embedding cost.
@@ -127,9 +128,15 @@ def build_throughput(index_dir: Path) -> dict:
     started = time.perf_counter()
     model.encode([c.context for c in chunks], batch_size=16, normalize_embeddings=True)
     bare = time.perf_counter() - started
+    (corpus / "note.txt").write_text("A late note\n\nThe Normans came from Normandy. Their rule changed England.\n",
+                                     encoding="utf-8")
+    started = time.perf_counter()
+    QA.from_directory(corpus, index_dir=index_dir / "build")
+    update = time.perf_counter() - started
     return {"sentences": sentences, "chunks": len(chunks), "build_s": build,
             "sentences_per_s": sentences / build, "bare_encode_s": bare,
-            "bare_sentences_per_s": sentences / bare, "ratio": build / bare}
+            "bare_sentences_per_s": sentences / bare, "ratio": build / bare,
+            "update_s": update, "update_ratio": update / build}
 
 
 def http(index_dir: Path, bot) -> dict:
@@ -267,7 +274,7 @@ def corpus_scaling(index_dir: Path) -> dict:
     import numpy as np
 
     from qa import QA
-    from qa.index import CorpusIndex, LexicalIndex, vector_index
+    from qa.index import CorpusIndex, LexicalIndex, indexed_documents, vector_index
     from qa.records import Document
 
     source = REPO.parent / "shared" / "eval" / "squad2-tune"
@@ -294,7 +301,8 @@ def corpus_scaling(index_dir: Path) -> dict:
         dense = vector_index(matrix.shape[1], len(matrix))
         dense.add(matrix)
         index = CorpusIndex(key=f"bench-{target}", chunks=chunks, vectors=dense,
-                            lexical=LexicalIndex([chunk.context for chunk in chunks]))
+                            lexical=LexicalIndex([chunk.context for chunk in chunks]),
+                            documents=indexed_documents(list(documents.values()), chunks, real.embedder.fingerprint))
         bot = QA(documents, index, real.embedder)
         build = time.perf_counter() - started
         folder = index_dir / f"corpus-{target}"
@@ -323,6 +331,8 @@ def markdown(report: dict) -> str:
     b = report["build"]
     lines.append(f"| index build ({b['sentences']} sentences, {b['chunks']} chunks) | {b['sentences_per_s']:.0f} sentences/s | "
                  f"bare encode {b['bare_sentences_per_s']:.0f}/s | {b['ratio']:.2f} (time) | |")
+    lines.append(f"| index update after adding a 2-sentence file | {b['update_s']:.2f} s | full build "
+                 f"{b['build_s']:.2f} s | {b['update_ratio']:.3f} | |")
     h = report["http"]
     for users in (1, 5, 20):
         u = h[f"users_{users}"]

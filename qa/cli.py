@@ -29,8 +29,9 @@ EXIT_USAGE = 2
 FORMATS = " ".join(SUFFIXES)
 
 
-def _progress_bar(description: str):
-    """A tqdm bar on stderr fed with `(done, total)` calls; returns (callback, close)."""
+def _progress_bar(description: str, *, announce: bool):
+    """A tqdm bar on stderr fed with `(done, total)` calls, and a way to print a line above it:
+    shown with the bar, or always when `announce`. Returns (update, note, close)."""
     from tqdm import tqdm
 
     bar = tqdm(total=0, desc=description, unit="chunk", file=sys.stderr, leave=False,
@@ -41,15 +42,21 @@ def _progress_bar(description: str):
         bar.n = done
         bar.refresh()
 
-    return update, bar.close
+    def note(line: str) -> None:
+        if announce or not bar.disable:
+            tqdm.write(f"qa: {line}", file=sys.stderr)
+
+    return update, note, bar.close
 
 
-def _engine(corpus: str | None, index_dir: str | None):
+def _engine(corpus: str | None, index_dir: str | None, *, rebuild: bool = False, announce: bool = False):
+    """The engine over `corpus`; what indexing does is said on stderr (see `_progress_bar`)."""
     from qa.engine import QA, bundled_corpus
 
-    update, close = _progress_bar("Indexing")
+    update, note, close = _progress_bar("Indexing", announce=announce)
     try:
-        bot = QA.from_directory(corpus or bundled_corpus(), index_dir=index_dir, progress=update)
+        bot = QA.from_directory(corpus or bundled_corpus(), index_dir=index_dir, progress=update,
+                                on_plan=lambda plan: note(plan.describe()), rebuild=rebuild)
     finally:
         close()
     for warning in bot.warnings:
@@ -89,7 +96,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     import time
 
     started = time.perf_counter()
-    bot = _engine(args.directory, args.index_dir)
+    bot = _engine(args.directory, args.index_dir, rebuild=args.full, announce=True)
     sentences = sum(len(s) for s in bot.sentences.values())
     action = "built" if bot.built else "loaded (already up to date)"
     print(f"Index {action}: {len(bot.documents)} documents, {sentences} sentences, "
@@ -177,8 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="qa",
         description="Answer questions about a folder of documents by quoting the sentences that "
                     "answer them. Without --corpus, the bundled announcement is used.",
-        epilog="Indexes are cached under $QA_INDEX_DIR (default: the user cache folder) and rebuilt "
-               "only when the documents change.",
+        epilog="Indexes are cached under $QA_INDEX_DIR (default: the user cache folder). When files "
+               "change, only new and changed files are embedded again.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -193,10 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, default=3, metavar="N", help="number of quotes to return (default 3)")
     ask.set_defaults(run=cmd_ask)
 
-    index = commands.add_parser("index", help="build (or check) the index of a folder",
-                                description="Build the index of a folder, or confirm a saved one is current.")
+    index = commands.add_parser(
+        "index", help="build (or update, or check) the index of a folder",
+        description="Build the index of a folder, or confirm a saved one is current. When files were "
+                    "changed, added or removed since the folder was last indexed, only the changed and "
+                    "new files are embedded; the others' vectors are re-used from the previous index. "
+                    "What is re-used and what is embedded is said on stderr.")
     index.add_argument("directory", nargs="?", help=f"folder of documents ({FORMATS}; default: bundled article)")
     index.add_argument("--index-dir", metavar="DIR", help="where indexes are cached")
+    index.add_argument("--full", action="store_true",
+                       help="embed every file again, re-using nothing, even when the saved index is current")
     index.set_defaults(run=cmd_index)
 
     evaluation = commands.add_parser(

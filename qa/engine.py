@@ -25,7 +25,7 @@ from qa.confidence import (THRESHOLD, Evidence, confidence, load_confidence, nam
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
 from qa.followup import conversation_context
-from qa.index import CorpusIndex, load_or_build
+from qa.index import CorpusIndex, Plan, load_or_build
 from qa.loader import load_corpus
 from qa.question import CANNOT_QUOTE, clean_question
 from qa.reader import Reader, SentenceReading, shipped_reader
@@ -75,17 +75,20 @@ class QA:
                 self.sentences.setdefault(chunk.doc_id, []).append(chunk)
         self.warnings = list(warnings)
         self.built = built
-        """True when this engine embedded the corpus, False when it loaded a saved index."""
+        """True when this engine built the index (embedding what it could not re-use), False
+        when it loaded a saved one."""
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str] | None = None,
                        embedder: Embedder | None = None, reader: Reader | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> QA:
-        """Load a folder of documents (`qa.loader.SUFFIXES`) and its index (built and saved on first use)."""
+                       progress: Callable[[int, int], None] | None = None,
+                       on_plan: Callable[[Plan], None] | None = None, rebuild: bool = False) -> QA:
+        """Load a folder of documents (`qa.loader.SUFFIXES`) and its index (built and saved on first
+        use; after the folder changes, only new and changed files are embedded, unless `rebuild`)."""
         corpus = load_corpus(path)
         embedder = embedder or MiniLMEmbedder()
-        loaded = load_or_build(list(corpus.documents.values()), embedder,
-                               root=Path(index_dir) if index_dir else None, progress=progress)
+        loaded = load_or_build(list(corpus.documents.values()), embedder, root=Path(index_dir) if index_dir else None,
+                               source=corpus.root, rebuild=rebuild, progress=progress, on_plan=on_plan)
         warnings = [*corpus.skipped, *([loaded.warning] if loaded.warning else [])]
         return cls(corpus.documents, loaded.index, embedder, reader=reader, warnings=warnings, built=loaded.built)
 

@@ -6,9 +6,18 @@ and renamed into place, under a file lock, so readers only ever see whole indexe
 manifest's checksums are verified and a mismatch counts as no index. The BM25 side is rebuilt
 from the saved chunks on load (it takes milliseconds); it also serves query handling: typos
 respelt as the corpus spells the word, and an acronym a question asks about spelt out as the
-corpus defines it. What it leaves out: incremental
-updates (a changed corpus is indexed again in full). Dense search is exact below
-APPROXIMATE_FROM chunks and HNSW above.
+corpus defines it. Dense search is exact below APPROXIMATE_FROM chunks and HNSW above.
+
+Updates are incremental: an index records each document's key (its contents, the model and
+the chunker) and its range of chunks, and names the folder it was built from. When that folder
+changes, the newest whole index built from it lends its chunks and vectors to the documents
+left unchanged (both FAISS kinds keep the raw float32 vectors, so they are read back exactly);
+only new and changed documents are chunked and embedded, and the new index is written whole
+like any other, equal to a full build's (with the real model, up to float rounding: batching
+moves a vector by ~1e-7). A previous index that cannot be read counts as none.
+What it leaves out: updating an index in place (the dense index is rebuilt from its vectors,
+the lexical one from its chunks), re-using a renamed file's vectors, and removing superseded
+indexes from the cache.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import bm25s
@@ -31,16 +40,20 @@ import numpy as np
 from filelock import FileLock, Timeout
 from platformdirs import user_cache_dir
 
-from qa.chunker import CHUNKER_VERSION, chunk_documents
+from qa.chunker import CHUNKER_VERSION, chunk_document
 from qa.embedder import Embedder, file_sha256
 from qa.errors import IndexStoreError
 from qa.records import Chunk, Document
 from qa.text import STOPWORDS, WORD, dictionary_stems, stem, terms
 
-INDEX_FORMAT = "2"
+INDEX_FORMAT = "3"
+"""3: each index records its documents (DOCUMENTS_FILE) and the folder it was built from."""
 MANIFEST = "manifest.json"
 CHUNKS_FILE = "chunks.jsonl"
+DOCUMENTS_FILE = "documents.json"
 VECTORS_FILE = "vectors.faiss"
+DATA_FILES = (CHUNKS_FILE, DOCUMENTS_FILE, VECTORS_FILE)
+"""The files the manifest holds checksums for."""
 LOCK_TIMEOUT_SECONDS = 600
 SPELLING_SAMPLE = 20
 """Chunks read to find how the corpus spells a corrected term."""
@@ -51,14 +64,26 @@ def default_index_root() -> Path:
     return Path(configured).expanduser() if configured else Path(user_cache_dir("qa")) / "indexes"
 
 
+def _versions(fingerprint: str) -> bytes:
+    return b"".join(part.encode() + b"\0" for part in (INDEX_FORMAT, CHUNKER_VERSION, fingerprint))
+
+
+def _contents(document: Document) -> bytes:
+    """What a document's chunks and vectors depend on."""
+    return b"".join(part.encode("utf-8", "surrogatepass") + b"\0"
+                    for part in (document.id, document.title, document.text))
+
+
 def corpus_key(documents: list[Document], fingerprint: str) -> str:
-    digest = hashlib.sha256()
-    for part in (INDEX_FORMAT, CHUNKER_VERSION, fingerprint):
-        digest.update(part.encode() + b"\0")
+    digest = hashlib.sha256(_versions(fingerprint))
     for document in documents:
-        for part in (document.id, document.title, document.text):
-            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(_contents(document))
     return digest.hexdigest()
+
+
+def document_key(document: Document, fingerprint: str) -> str:
+    """Equal for two documents exactly when their chunks and vectors are."""
+    return hashlib.sha256(_versions(fingerprint) + _contents(document)).hexdigest()
 
 
 class LexicalIndex:
@@ -207,6 +232,75 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
+@dataclass(frozen=True)
+class IndexedDocument:
+    """A document's place in an index: its `document_key` and its chunks, `chunks[first:end]`."""
+
+    id: str
+    key: str
+    first: int
+    end: int
+
+
+def indexed_documents(documents: list[Document], chunks: list[Chunk], fingerprint: str) -> tuple[IndexedDocument, ...]:
+    """Each document's key and chunk range, for chunks laid out document by document in this order."""
+    counts = Counter(chunk.doc_id for chunk in chunks)
+    entries: list[IndexedDocument] = []
+    first = 0
+    for document in documents:
+        entries.append(IndexedDocument(document.id, document_key(document, fingerprint), first, first + counts[document.id]))
+        first += counts[document.id]
+    return tuple(entries)
+
+
+@dataclass(frozen=True)
+class Previous:
+    """An earlier index of the same folder, lending its chunks and vectors to unchanged documents."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    """Float32, one row per chunk."""
+    documents: dict[str, IndexedDocument]
+
+    def reusable(self, documents: list[Document], fingerprint: str) -> dict[str, tuple[list[Chunk], np.ndarray]]:
+        """The chunks and vectors of each document this index holds unchanged, by id."""
+        found: dict[str, tuple[list[Chunk], np.ndarray]] = {}
+        for document in documents:
+            entry = self.documents.get(document.id)
+            if entry and entry.key == document_key(document, fingerprint):
+                found[document.id] = (self.chunks[entry.first:entry.end], self.vectors[entry.first:entry.end])
+        return found
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build does with the corpus's documents, said before it embeds."""
+
+    reused: int
+    """Documents whose chunks and vectors come from the previous index."""
+    changed: int
+    added: int
+    removed: int
+    """Documents of the previous index that the corpus no longer holds."""
+    incremental: bool
+    """False when there was no previous index to re-use: every document counts as added."""
+
+    @classmethod
+    def of(cls, documents: list[Document], reused: int, previous: Previous | None) -> Plan:
+        if previous is None:
+            return cls(reused=0, changed=0, added=len(documents), removed=0, incremental=False)
+        ids = {document.id for document in documents}
+        known = len(ids & previous.documents.keys())
+        return cls(reused=reused, changed=known - reused, added=len(ids) - known,
+                   removed=len(previous.documents.keys() - ids), incremental=True)
+
+    def describe(self) -> str:
+        if not self.incremental:
+            return f"embedding all {self.added} document{'s' * (self.added != 1)}"
+        return (f"re-using {self.reused} unchanged document{'s' * (self.reused != 1)}, embedding {self.changed} "
+                f"changed and {self.added} new, dropping {self.removed} removed")
+
+
 @dataclass
 class CorpusIndex:
     """Chunks with their vectors (FAISS) and their lexical index, for one corpus and model."""
@@ -215,37 +309,60 @@ class CorpusIndex:
     chunks: list[Chunk]
     vectors: faiss.Index
     lexical: LexicalIndex
+    documents: tuple[IndexedDocument, ...]
 
     @classmethod
-    def build(cls, documents: list[Document], embedder: Embedder, *,
-              progress: Callable[[int, int], None] | None = None) -> CorpusIndex:
-        """Chunk and embed. `progress(done, total)` is called as embedding advances."""
-        chunks = chunk_documents(documents)
-        total = len(chunks)
+    def build(cls, documents: list[Document], embedder: Embedder, *, previous: Previous | None = None,
+              progress: Callable[[int, int], None] | None = None,
+              on_plan: Callable[[Plan], None] | None = None) -> CorpusIndex:
+        """Chunk and embed the documents, taking the chunks and vectors of those that `previous`
+        holds unchanged from it. `on_plan(plan)` is called before any work, `progress(done, total)`
+        as embedding advances."""
+        reused = previous.reusable(documents, embedder.fingerprint) if previous else {}
+        if on_plan:
+            on_plan(Plan.of(documents, len(reused), previous))
+        fresh = {document.id: chunk_document(document) for document in documents if document.id not in reused}
+        texts = [chunk.context for chunks in fresh.values() for chunk in chunks]
         done = 0
 
         def advance(count: int) -> None:
             nonlocal done
             done += count
             if progress:
-                progress(done, total)
+                progress(done, len(texts))
 
-        embeddings = embedder.encode([chunk.context for chunk in chunks], progress=advance)
-        vectors = vector_index(embedder.dimension, len(embeddings))
-        if len(embeddings):
-            vectors.add(np.ascontiguousarray(embeddings, dtype=np.float32))
-        key = corpus_key(documents, embedder.fingerprint)
-        return cls(key=key, chunks=chunks, vectors=vectors,
-                   lexical=LexicalIndex([chunk.context for chunk in chunks]))
+        embedded = (embedder.encode(texts, progress=advance) if texts
+                    else np.zeros((0, embedder.dimension), dtype=np.float32))
+        chunks: list[Chunk] = []
+        parts: list[np.ndarray] = []
+        cursor = 0
+        for document in documents:
+            if document.id in reused:
+                own, part = reused[document.id]
+            else:
+                own = fresh[document.id]
+                part = embedded[cursor:cursor + len(own)]
+                cursor += len(own)
+            chunks.extend(own)
+            parts.append(part)
+        vectors = vector_index(embedder.dimension, len(chunks))
+        if chunks:
+            vectors.add(np.ascontiguousarray(np.concatenate(parts), dtype=np.float32))
+        return cls(key=corpus_key(documents, embedder.fingerprint), chunks=chunks, vectors=vectors,
+                   lexical=LexicalIndex([chunk.context for chunk in chunks]),
+                   documents=indexed_documents(documents, chunks, embedder.fingerprint))
 
-    def save(self, folder: Path) -> None:
-        """Write the index into `folder` atomically: a whole index appears there, or nothing."""
+    def save(self, folder: Path, *, source: str | None = None) -> None:
+        """Write the index into `folder` atomically: a whole index appears there, or nothing.
+        `source` names the corpus folder it was built from, for the next build to re-use it."""
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
             with (staging / CHUNKS_FILE).open("w", encoding="utf-8") as handle:
                 for chunk in self.chunks:
                     handle.write(json.dumps(chunk.to_json(), ensure_ascii=False) + "\n")
+            (staging / DOCUMENTS_FILE).write_text(
+                json.dumps([asdict(document) for document in self.documents], ensure_ascii=False), encoding="utf-8")
             faiss.write_index(self.vectors, str(staging / VECTORS_FILE))
             manifest = {
                 "format": INDEX_FORMAT,
@@ -253,7 +370,8 @@ class CorpusIndex:
                 "chunker": CHUNKER_VERSION,
                 "chunks": len(self.chunks),
                 "dimension": self.vectors.d,
-                "checksums": {name: file_sha256(staging / name) for name in (CHUNKS_FILE, VECTORS_FILE)},
+                "source": source,
+                "checksums": {name: file_sha256(staging / name) for name in DATA_FILES},
             }
             (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
             if folder.exists():
@@ -265,46 +383,102 @@ class CorpusIndex:
     @classmethod
     def load(cls, folder: Path, key: str) -> CorpusIndex | None:
         """The saved index in `folder`, or None when it is absent, stale or damaged."""
-        try:
-            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-            if manifest.get("key") != key or manifest.get("format") != INDEX_FORMAT:
-                return None
-            for name, checksum in manifest["checksums"].items():
-                if file_sha256(folder / name) != checksum:
-                    return None
-            with (folder / CHUNKS_FILE).open(encoding="utf-8") as handle:
-                chunks = [Chunk.from_json(json.loads(line)) for line in handle]
-            vectors = faiss.read_index(str(folder / VECTORS_FILE))
-            if isinstance(vectors, faiss.IndexHNSWFlat):
-                vectors.hnsw.efSearch = HNSW_SEARCH_BREADTH
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+        saved = _read(folder)
+        if saved is None or saved.manifest.get("key") != key:
             return None
+        return cls(key=key, chunks=saved.chunks, vectors=saved.vectors,
+                   lexical=LexicalIndex([chunk.context for chunk in saved.chunks]), documents=saved.documents)
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """An index folder's contents, checksums verified."""
+
+    manifest: dict
+    chunks: list[Chunk]
+    vectors: faiss.Index
+    documents: tuple[IndexedDocument, ...]
+
+
+def _read(folder: Path) -> _Saved | None:
+    """The index saved in `folder`, or None when it is absent, of another format or damaged."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format") != INDEX_FORMAT:
+            return None
+        for name in DATA_FILES:
+            if file_sha256(folder / name) != manifest["checksums"][name]:
+                return None
+        with (folder / CHUNKS_FILE).open(encoding="utf-8") as handle:
+            chunks = [Chunk.from_json(json.loads(line)) for line in handle]
+        documents = tuple(IndexedDocument(**entry)
+                          for entry in json.loads((folder / DOCUMENTS_FILE).read_text(encoding="utf-8")))
+        vectors = faiss.read_index(str(folder / VECTORS_FILE))
         if len(chunks) != manifest["chunks"] or vectors.ntotal != len(chunks):
             return None
-        return cls(key=key, chunks=chunks, vectors=vectors,
-                   lexical=LexicalIndex([chunk.context for chunk in chunks]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError):
+        return None
+    if isinstance(vectors, faiss.IndexHNSWFlat):
+        vectors.hnsw.efSearch = HNSW_SEARCH_BREADTH
+    return _Saved(manifest, chunks, vectors, documents)
+
+
+def _previous(root: Path, source: str) -> Previous | None:
+    """The newest whole index in `root` built from the folder `source`, or None; a damaged one is
+    passed over for the next newest."""
+    candidates: list[tuple[int, Path]] = []
+    try:
+        folders = [folder for folder in root.iterdir() if folder.is_dir() and not folder.name.startswith(".")]
+    except OSError:
+        return None
+    for folder in folders:
+        try:
+            if json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("source") == source:
+                candidates.append(((folder / MANIFEST).stat().st_mtime_ns, folder))
+        except (OSError, ValueError, AttributeError):
+            continue
+    for _, folder in sorted(candidates, reverse=True):
+        saved = _read(folder)
+        if saved is not None:
+            return Previous(chunks=saved.chunks, vectors=saved.vectors.reconstruct_n(0, saved.vectors.ntotal),
+                            documents={document.id: document for document in saved.documents})
+    return None
 
 
 @dataclass(frozen=True)
 class LoadedIndex:
     index: CorpusIndex
     built: bool
-    """True when the corpus was embedded now, False when a saved index was loaded."""
+    """True when the index was built now (embedding what could not be re-used), False when a
+    saved index was loaded."""
     warning: str | None = None
 
 
 def load_or_build(documents: list[Document], embedder: Embedder, *, root: Path | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> LoadedIndex:
+                  source: str | os.PathLike[str] | None = None, rebuild: bool = False,
+                  progress: Callable[[int, int], None] | None = None,
+                  on_plan: Callable[[Plan], None] | None = None) -> LoadedIndex:
     """The index for these documents: loaded when a whole, current one is saved, else built.
 
-    Builders of the same index wait for each other on a file lock. When the index folder cannot
-    be written, the index is built in memory and the returned warning says so.
+    `source` is the corpus folder: a build re-uses the newest index of that folder for the
+    documents it holds unchanged, and embeds only the others. `rebuild` embeds everything, even
+    when a current index is saved. Builders of the same index wait for each other on a file lock.
+    When the index folder cannot be written, the index is built in memory and the returned
+    warning says so.
     """
     root = root or default_index_root()
+    origin = str(Path(source).resolve()) if source is not None else None
     key = corpus_key(documents, embedder.fingerprint)
     folder = root / key[:24]
-    existing = CorpusIndex.load(folder, key)
-    if existing is not None:
+
+    def current() -> CorpusIndex | None:
+        return None if rebuild else CorpusIndex.load(folder, key)
+
+    def build() -> CorpusIndex:
+        previous = _previous(root, origin) if origin and not rebuild else None
+        return CorpusIndex.build(documents, embedder, previous=previous, progress=progress, on_plan=on_plan)
+
+    if (existing := current()) is not None:
         return LoadedIndex(existing, built=False)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -313,17 +487,15 @@ def load_or_build(documents: list[Document], embedder: Embedder, *, root: Path |
     except Timeout as error:
         raise IndexStoreError(f"{root}: another process has held the index lock for {LOCK_TIMEOUT_SECONDS} s") from error
     except OSError as error:
-        index = CorpusIndex.build(documents, embedder, progress=progress)
-        return LoadedIndex(index, built=True, warning=_unsaved(root, error))
+        return LoadedIndex(build(), built=True, warning=_unsaved(root, error))
     try:
-        existing = CorpusIndex.load(folder, key)
-        if existing is not None:
+        if (existing := current()) is not None:
             return LoadedIndex(existing, built=False)
         for leftover in root.glob(f".{folder.name}.*"):  # a builder killed mid-write; we hold the lock
             shutil.rmtree(leftover, ignore_errors=True)
-        index = CorpusIndex.build(documents, embedder, progress=progress)
+        index = build()
         try:
-            index.save(folder)
+            index.save(folder, source=origin)
         except OSError as error:
             return LoadedIndex(index, built=True, warning=_unsaved(root, error))
         return LoadedIndex(index, built=True)

@@ -25,9 +25,12 @@ class FakeEmbedder:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.texts: list[str] = []
+        """Every text embedded, in order."""
 
     def encode(self, texts: Sequence[str], *, progress=None) -> np.ndarray:
         self.calls += 1
+        self.texts.extend(texts)
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for term in terms(text):

@@ -1,11 +1,17 @@
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa import QA
-from qa.index import (CHUNKS_FILE, MANIFEST, VECTORS_FILE, CorpusIndex, LexicalIndex, corpus_key, defined_acronyms,
-                      load_or_build)
+from qa.chunker import chunk_document
+from qa.cli import main
+from qa.index import (CHUNKS_FILE, DOCUMENTS_FILE, MANIFEST, VECTORS_FILE, CorpusIndex, LexicalIndex, Plan,
+                      corpus_key, defined_acronyms, load_or_build)
 from qa.loader import load_corpus
+
+from conftest import MUSEUM, NEWS, FakeEmbedder
 
 
 def only_index_folder(root: Path) -> Path:
@@ -62,7 +68,7 @@ def test_no_temporary_folders_are_left_behind(news_corpus, index_dir, fake_embed
 
 
 def test_failed_save_keeps_the_index_in_memory_with_a_warning(news_corpus, index_dir, fake_embedder, monkeypatch):
-    def refuse(self, folder):
+    def refuse(self, folder, *, source=None):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(CorpusIndex, "save", refuse)
@@ -123,3 +129,159 @@ def test_only_the_acronym_a_question_asks_about_is_spelt_out():
         "What does ADSS (Association of Directors of Social Services) stand for?"
     assert lexical.expand("When did the ADSS back the plan?") == "When did the ADSS back the plan?"
     assert lexical.expand("What is the BBC?") == "What is the BBC?"
+
+
+QUESTIONS = ("How much did the bridge cost?", "Who is the mayor?", "How many visitors are expected?",
+             "What did the harbour master say?")
+HARBOUR = """Harbour master retires
+
+The harbour master, Ann Kerr, retired on Tuesday after 30 years.
+
+"The sea has been good to me," she said.
+"""
+
+
+@pytest.fixture
+def three_files(tmp_path: Path) -> Path:
+    folder = tmp_path / "three"
+    folder.mkdir()
+    for name, text in (("bridge.txt", NEWS), ("harbour.txt", HARBOUR), ("museum.txt", MUSEUM)):
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def edit(folder: Path, change: str) -> set[str]:
+    """Change, add or delete files in `folder`; the files that must be embedded again."""
+    if change == "change":
+        with (folder / "harbour.txt").open("a", encoding="utf-8") as handle:
+            handle.write("\nShe will be replaced by her deputy, Tom Reid.\n")
+        return {"harbour.txt"}
+    if change == "add":
+        (folder / "ferry.txt").write_text("Ferry stops\n\nThe old ferry will stop in April, the mayor said.\n",
+                                          encoding="utf-8")
+        return {"ferry.txt"}
+    if change == "delete":
+        (folder / "harbour.txt").unlink()
+        return set()
+    (folder / "museum.txt").write_text(MUSEUM.replace("50,000", "60,000"), encoding="utf-8")
+    (folder / "bridge.txt").unlink()
+    (folder / "a-new-first-file.txt").write_text(HARBOUR.replace("Ann Kerr", "Jo Bell"), encoding="utf-8")
+    return {"museum.txt", "a-new-first-file.txt"}
+
+
+def contexts(folder: Path, ids: set[str]) -> list[str]:
+    documents = load_corpus(folder).documents
+    return [chunk.context for doc_id in sorted(ids) for chunk in chunk_document(documents[doc_id])]
+
+
+def assert_same_index(bot: QA, fresh: QA) -> None:
+    """Same chunks in the same order, same vectors bit for bit, same answers."""
+    assert bot.index.key == fresh.index.key
+    assert bot.index.chunks == fresh.index.chunks
+    assert bot.index.documents == fresh.index.documents
+    assert type(bot.index.vectors) is type(fresh.index.vectors)
+    assert np.array_equal(bot.index.vectors.reconstruct_n(0, bot.index.vectors.ntotal),
+                          fresh.index.vectors.reconstruct_n(0, fresh.index.vectors.ntotal))
+    for question in QUESTIONS:
+        assert bot.answer(question).to_json() == fresh.answer(question).to_json()
+
+
+@pytest.mark.parametrize("approximate", [False, True], ids=["flat", "hnsw"])
+@pytest.mark.parametrize("change, plan", [
+    ("change", Plan(reused=2, changed=1, added=0, removed=0, incremental=True)),
+    ("add", Plan(reused=3, changed=0, added=1, removed=0, incremental=True)),
+    ("delete", Plan(reused=2, changed=0, added=0, removed=1, incremental=True)),
+    ("several", Plan(reused=1, changed=1, added=1, removed=1, incremental=True)),
+])
+def test_only_changed_and_new_files_are_embedded_and_the_index_equals_a_full_build(
+        three_files, index_dir, tmp_path, change, plan, approximate, monkeypatch):
+    if approximate:
+        monkeypatch.setattr("qa.index.APPROXIMATE_FROM", 1)
+    QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder())
+    embedded = edit(three_files, change)
+    embedder, plans = FakeEmbedder(), []
+    bot = QA.from_directory(three_files, index_dir=index_dir, embedder=embedder, on_plan=plans.append)
+    assert bot.built and plans == [plan]
+    assert sorted(embedder.texts) == sorted(contexts(three_files, embedded))
+    assert embedder.calls == (1 if embedded else 0)
+    assert_same_index(bot, QA.from_directory(three_files, index_dir=tmp_path / "fresh", embedder=FakeEmbedder()))
+    again = FakeEmbedder()
+    reloaded = QA.from_directory(three_files, index_dir=index_dir, embedder=again)
+    assert not reloaded.built and again.calls == 0
+    assert_same_index(reloaded, bot)
+
+
+def test_each_update_starts_from_the_newest_index_of_the_folder(three_files, index_dir):
+    QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder())
+    edit(three_files, "change")
+    QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder())
+    edit(three_files, "add")
+    embedder = FakeEmbedder()
+    QA.from_directory(three_files, index_dir=index_dir, embedder=embedder)
+    assert sorted(embedder.texts) == sorted(contexts(three_files, {"ferry.txt"}))
+
+
+def test_another_folder_never_lends_its_vectors(three_files, index_dir, tmp_path):
+    QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder())
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in three_files.iterdir():
+        (copy / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    embedder, plans = FakeEmbedder(), []
+    edit(copy, "add")
+    QA.from_directory(copy, index_dir=index_dir, embedder=embedder, on_plan=plans.append)
+    assert not plans[0].incremental
+    assert sorted(embedder.texts) == sorted(contexts(copy, {"bridge.txt", "harbour.txt", "museum.txt", "ferry.txt"}))
+
+
+@pytest.mark.parametrize("damage", ["truncate_vectors", "edit_documents", "bad_manifest", "older_format"])
+def test_a_damaged_previous_index_means_a_full_build(three_files, index_dir, tmp_path, damage):
+    QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder())
+    previous = only_index_folder(index_dir)
+    if damage == "truncate_vectors":
+        data = (previous / VECTORS_FILE).read_bytes()
+        (previous / VECTORS_FILE).write_bytes(data[: len(data) // 2])
+    elif damage == "edit_documents":
+        entries = json.loads((previous / DOCUMENTS_FILE).read_text(encoding="utf-8"))
+        entries[0]["end"] += 1
+        (previous / DOCUMENTS_FILE).write_text(json.dumps(entries), encoding="utf-8")
+    else:
+        manifest = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
+        manifest["format"] = "2"
+        (previous / MANIFEST).write_text("[not a manifest" if damage == "bad_manifest" else json.dumps(manifest),
+                                         encoding="utf-8")
+    edit(three_files, "change")
+    embedder, plans = FakeEmbedder(), []
+    bot = QA.from_directory(three_files, index_dir=index_dir, embedder=embedder, on_plan=plans.append)
+    assert plans == [Plan(reused=0, changed=0, added=3, removed=0, incremental=False)]
+    assert sorted(embedder.texts) == sorted(contexts(three_files, {"bridge.txt", "harbour.txt", "museum.txt"}))
+    assert_same_index(bot, QA.from_directory(three_files, index_dir=tmp_path / "fresh", embedder=FakeEmbedder()))
+    assert not [p for p in index_dir.iterdir() if p.name.startswith(".")]
+    assert CorpusIndex.load(index_dir / bot.index.key[:24], bot.index.key) is not None
+
+
+def test_rebuild_embeds_everything_even_when_the_index_is_current(three_files, index_dir):
+    first = QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder())
+    embedder, plans = FakeEmbedder(), []
+    again = QA.from_directory(three_files, index_dir=index_dir, embedder=embedder, on_plan=plans.append, rebuild=True)
+    assert again.built and not plans[0].incremental
+    assert embedder.texts == [chunk.context for chunk in first.index.chunks]
+    assert_same_index(again, first)
+
+
+def test_cli_index_says_what_it_reuses_and_full_embeds_everything(three_files, index_dir, capsys, monkeypatch):
+    monkeypatch.setattr("qa.engine.MiniLMEmbedder", FakeEmbedder)
+    command = ["index", str(three_files), "--index-dir", str(index_dir)]
+    assert main(command) == 0
+    assert "qa: embedding all 3 documents" in capsys.readouterr().err
+    edit(three_files, "change")
+    assert main(command) == 0
+    output = capsys.readouterr()
+    assert "qa: re-using 2 unchanged documents, embedding 1 changed and 0 new, dropping 0 removed" in output.err
+    assert output.out.startswith("Index built: 3 documents")
+    assert main(command) == 0
+    output = capsys.readouterr()
+    assert output.err == "" and output.out.startswith("Index loaded")
+    assert main([*command, "--full"]) == 0
+    output = capsys.readouterr()
+    assert "qa: embedding all 3 documents" in output.err and output.out.startswith("Index built")
