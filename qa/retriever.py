@@ -222,11 +222,16 @@ class Retriever:
         return self.index.chunks[int(self.table.chunk_ids[row])]
 
     def read(self, question: str, rows: np.ndarray, order: np.ndarray) -> dict[int, SentenceReading]:
-        """The reader's verdicts on the first READ_DEPTH candidates of `order`, by candidate."""
+        """The reader's verdicts on the first READ_DEPTH candidates of `order`, by candidate.
+        A document's headline is not read: it is shown as the title, never quoted, and a reader
+        asked a question that restates it would rank it first."""
         if self.reader is None:
             return {}
-        chosen = [int(i) for i in order[:READ_DEPTH]]
-        sentences = [self._sentence(rows[i]) for i in chosen]
+        candidates = ((int(i), self._sentence(rows[i])) for i in order)
+        picked = [(i, sentence) for i, sentence in candidates
+                  if sentence.text.strip() != self.documents[sentence.doc_id].title.strip()][:READ_DEPTH]
+        chosen = [i for i, _ in picked]
+        sentences = [sentence for _, sentence in picked]
         wanted = [(sentence.doc_id, sentence.first_sentence) for sentence in sentences]
         found = read_in_documents(self.reader, question, wanted, self.sentence_spans, self.texts)
         return {i: found[key] for i, key in zip(chosen, wanted)}
