@@ -117,8 +117,10 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         "  `../shared/eval` and no research-licensed set (WikiQA, SelQA, TrecQA) is trained on.",
         f"- {manifest['questions']} questions, {manifest['windows']} windows of up to {manifest['window_chars']}",
         "  characters of whole sentences (title first): one around the sentence holding the answer, one",
-        "  around a hard negative mined from the article (MiniLM cosine + rare-word overlap); SQuAD 2.0",
-        "  unanswerable questions get two windows labelled \"no answer\".",
+        "  around a hard negative mined from the article (MiniLM cosine + rare-word overlap) and, for every",
+        "  other question, one around its best sentence in the article with the answer's sentence cut out,",
+        "  labelled \"no answer\"; SQuAD 2.0 unanswerable questions get two windows labelled \"no answer\".",
+        "  The 10 `HELD_OUT` articles are left out: the rerank model is fitted on them (`tools/heldout.py`).",
         f"- One epoch: {manifest['steps']} steps of {manifest['batch_size']}, AdamW lr {manifest['learning_rate']},"
         " 6% warm-up then linear decay,",
         f"  bf16 autocast on the CPU, seed {manifest['seed']}; {manifest['train_seconds_this_run'] / 60:.0f}"
@@ -133,14 +135,20 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         f"| MiniLM cosine | {wiki['minilm_map']:.3f} | {wiki['minilm_mrr']:.3f} |",
         f"| reader | {wiki['reader_map']:.3f} | {wiki['reader_mrr']:.3f} |",
         "",
-        "Learning curve: SQuAD-tune hit@1 (answerable questions) when the reader alone picks among the",
-        f"engine's {READ_DEPTH} best candidates, against training questions seen:",
-        "",
-        "| snapshot | questions seen | hit@1 |",
-        "| --- | --- | --- |",
-        *[f"| {row['snapshot']} | {row['questions_seen']} | {row['hit@1']}/{row['of']} |" for row in curve],
-        "",
     ]
+    if curve:
+        lines += [
+            "Learning curve: SQuAD-tune hit@1 (answerable questions) when the reader alone picks among the",
+            f"engine's {READ_DEPTH} best candidates, against training questions seen:",
+            "",
+            "| snapshot | questions seen | hit@1 |",
+            "| --- | --- | --- |",
+            *[f"| {row['snapshot']} | {row['questions_seen']} | {row['hit@1']}/{row['of']} |" for row in curve],
+            "",
+        ]
+    else:
+        lines += ["Learning curve: not measured for these weights (`python tools/reader_card.py` measures it",
+                  "from the training run's snapshots).", ""]
     lines += [
         "## Limits",
         "- Trained on Wikipedia prose; news is measured (`make eval`) but not trained on.",
