@@ -52,6 +52,38 @@ def test_document_window_offsets_point_back_into_the_document():
     assert window.text[window.spans[0][0] : window.spans[0][1]] == "Three four five."
 
 
+@given(st.lists(st.text(alphabet="abc ", min_size=1, max_size=12).map(lambda t: t.strip() or "x"), min_size=2,
+                max_size=12), st.data())
+def test_cutting_a_sentence_keeps_the_others_offsets_exact(sentences, data):
+    train_reader = _train_reader_module()
+    text, spans, position = "", [], 0
+    for sentence in sentences:
+        spans.append((position, position + len(sentence)))
+        text += sentence + " "
+        position = len(text)
+    cut = data.draw(st.integers(min_value=0, max_value=len(sentences) - 1))
+    shorter, kept = train_reader.without_sentence(text, spans, cut)
+    assert [shorter[s:e] for s, e in kept] == [sentence for k, sentence in enumerate(sentences) if k != cut]
+    assert len(shorter) == len(text) - len(sentences[cut]) - 1
+
+
+def test_an_answer_cut_window_lacks_the_answer_and_says_no_answer():
+    from qa.records import Document
+
+    train_reader = _train_reader_module()
+    text = "The bridge opened in May. It cost £4.2m to build. The mayor cut the ribbon. Crowds came."
+    spans = [(0, 25), (26, 49), (50, 75), (76, 88)]
+    article = train_reader.Article(Document(id="b", text=text, title="Bridge", path="b"), spans, [], [])
+    answer = (text.index("£4.2m"), text.index("£4.2m") + 5)
+    example = train_reader._cut_answer_example(article, "What did the bridge cost?", answer, holding=1, center=2)
+    assert example.answer is None and "£4.2m" not in example.text
+    assert [example.text[s:e] for s, e in example.spans] == ["The bridge opened in May.", "The mayor cut the ribbon.",
+                                                             "Crowds came."]
+    said_again = Document(id="b", text=text + " It cost £4.2m.", title="Bridge", path="b")
+    repeated = train_reader.Article(said_again, [*spans, (89, 104)], [], [])
+    assert train_reader._cut_answer_example(repeated, "What did the bridge cost?", answer, holding=1, center=2) is None
+
+
 @given(st.lists(st.floats(min_value=-5, max_value=5), min_size=2, max_size=40), st.data())
 def test_best_span_is_the_brute_force_best(values, data):
     starts = np.array(values, dtype=np.float32)
