@@ -48,6 +48,7 @@ tune: install
 # and writes its model card. Resumes where an interrupted run stopped.
 train-reader: install
 	$(BIN)/python tools/train_reader.py
+	$(BIN)/python tools/heldout.py
 	$(BIN)/python tools/reader_card.py
 
 clean:

@@ -4,9 +4,10 @@
 
 - WikiQA dev (validation only, never trained on): MAP and MRR of `Reader.scores()` (each
   sentence read alone) beside MiniLM cosine's, over the questions with at least one answer.
-- Learning curve: for each snapshot the training run left in `--work`, hit@1 on SQuAD-tune
-  (answerable questions) when the reader alone picks among the engine's READ_DEPTH best
-  candidates, against training questions seen; the engine without a reader beside it.
+- Learning curve: for each snapshot the training run left in `--work`, hit@1 on the held-out
+  training articles (`tools/heldout.py`'s answerable questions, which the reader never trains on)
+  when the reader alone picks among the engine's READ_DEPTH best candidates, against training
+  questions seen; the engine without a reader beside it. ../shared/eval is never read here.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from qa.ranker import relative  # noqa: E402
 from qa.retriever import READ_DEPTH  # noqa: E402
 
 WIKIQA_DEV = REPO.parent / "shared" / "train" / "wikiqa" / "WikiQA-dev.tsv"
-SQUAD_TUNE = REPO.parent / "shared" / "eval" / "squad2-tune"
+HELD_OUT = REPO / "build" / "heldout" / "answerable"
+"""Written by tools/heldout.py (`make train-reader` runs it first)."""
 CARD = reader_module.MODEL_DIR / "READER_CARD.md"
 
 
@@ -67,13 +69,13 @@ def wikiqa(reader: reader_module.Reader) -> dict[str, float]:
         "questions": len(figures["reader"])}
 
 
-def squad_curve(snapshots: list[Path]) -> list[dict]:
-    """Reader-only hit@1 on SQuAD-tune for each snapshot, and the engine's own hit@1."""
+def learning_curve(snapshots: list[Path]) -> list[dict]:
+    """Reader-only hit@1 on the held-out articles for each snapshot, and the engine's own hit@1."""
     from qa.engine import QA
 
-    bot = QA.from_directory(SQUAD_TUNE / "corpus")
+    bot = QA.from_directory(HELD_OUT / "corpus")
     retriever = bot.retriever
-    cases = [c for c in read_cases(SQUAD_TUNE / "questions.jsonl") if c.answerable]
+    cases = [c for c in read_cases(HELD_OUT / "questions.jsonl") if c.answerable]
     prepared = []
     for case in cases:
         found = retriever.candidates(case.question)
@@ -138,7 +140,7 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
     ]
     if curve:
         lines += [
-            "Learning curve: SQuAD-tune hit@1 (answerable questions) when the reader alone picks among the",
+            "Learning curve: hit@1 on the 10 held-out training articles (answerable questions) when the reader alone picks among the",
             f"engine's {READ_DEPTH} best candidates, against training questions seen:",
             "",
             "| snapshot | questions seen | hit@1 |",
@@ -171,7 +173,7 @@ def main() -> int:
     curve = []
     if not args.no_curve:
         snapshots = sorted(Path(args.work).glob("snapshot-*"), key=lambda p: int(p.name.split("-")[1]))
-        curve = squad_curve(snapshots)
+        curve = learning_curve(snapshots)
     write_card(manifest, wiki, curve)
     print(f"wrote {CARD}")
     return 0
