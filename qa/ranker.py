@@ -79,6 +79,11 @@ def holds_metadata(asked: Asked, sentence: Chunk, document: Document) -> bool:
     return any(value and value.lower() in text for value in values)
 
 
+def is_headline(sentence: Chunk, document: Document) -> bool:
+    """The sentence is the document's headline: its title, shown as such."""
+    return sentence.text.strip() == document.title.strip()
+
+
 def candidate_features(asked: Asked, sentence: Chunk, document: Document,
                        signals: dict[str, float], idf) -> list[float]:
     """The FEATURES vector of one candidate; `signals` holds the six retrieval scores."""
@@ -91,7 +96,7 @@ def candidate_features(asked: Asked, sentence: Chunk, document: Document,
         coverage(asked.terms, set(terms(sentence.text)), idf),
         float(found),
         float(kind is not AnswerType.NONE and not found),
-        float(sentence.text.strip() == document.title.strip()),
+        float(is_headline(sentence, document)),
         1.0 / (1.0 + sentence.first_sentence),
         min(len(sentence.text), 400) / 400,
         min(new_names(sentence.text, asked.text), 3) / 3,

@@ -16,6 +16,7 @@ out: synonyms and other query expansion.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import islice
 from pathlib import Path
 
 import faiss
@@ -27,7 +28,7 @@ from qa.followup import Conversation
 from qa.index import CorpusIndex
 from qa.records import Document
 from qa.linear import LinearModel
-from qa.ranker import FEATURES, Asked, candidate_features, load_ranker, relative
+from qa.ranker import FEATURES, Asked, candidate_features, is_headline, load_ranker, relative
 from qa.reader import Reader, SentenceReading, read_in_documents
 from qa.text import terms
 
@@ -228,8 +229,8 @@ class Retriever:
         if self.reader is None:
             return {}
         candidates = ((int(i), self._sentence(rows[i])) for i in order)
-        picked = [(i, sentence) for i, sentence in candidates
-                  if sentence.text.strip() != self.documents[sentence.doc_id].title.strip()][:READ_DEPTH]
+        picked = list(islice(((i, sentence) for i, sentence in candidates
+                              if not is_headline(sentence, self.documents[sentence.doc_id])), READ_DEPTH))
         chosen = [i for i, _ in picked]
         sentences = [sentence for _, sentence in picked]
         wanted = [(sentence.doc_id, sentence.first_sentence) for sentence in sentences]
