@@ -90,7 +90,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
 
     items = []
     off_topic = [Case(turns=(line,), answers=(), answerable=False)
-                 for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip() and name == "heldout"]
+                 for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()] if name == "heldout" else []
     cases = read_cases(questions)
     for case in cases + off_topic:
         if len(case.turns) > 1 or not for_quoting(case.question):
