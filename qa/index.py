@@ -4,7 +4,7 @@ An index is keyed by a hash of the corpus contents, the model's fingerprint and 
 version, so any change to one of them leads to a new index. It is written to a temporary folder
 and renamed into place, under a file lock, so readers only ever see whole indexes; on load the
 manifest's checksums are verified and a mismatch counts as no index. The BM25 side is rebuilt
-from the saved chunks on load (it takes milliseconds); it also serves query handling: typos
+from the saved chunks on load (about a second for 30k chunks); it also serves query handling: typos
 respelt as the corpus spells the word, and an acronym a question asks about spelt out as the
 corpus defines it. Dense search is exact below APPROXIMATE_FROM chunks and HNSW above.
 
@@ -174,10 +174,13 @@ class LexicalIndex:
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
 
 
-APPROXIMATE_FROM = int(os.environ.get("QA_APPROXIMATE_FROM", "10000"))
+APPROXIMATE_FROM = int(os.environ.get("QA_APPROXIMATE_FROM", "100000"))
 """Chunk count from which dense search is approximate (HNSW). Measured on 2 cores
-(bench/last-report.md): exact search over 19k chunks adds ~10 ms an answer, HNSW over 200k adds
-well under 1 ms with the same top 10; on SQuAD-tune, HNSW and exact give the same hit@1."""
+(bench/last-report.md): exact search over 100k chunks takes ~18 ms of a ~150 ms answer, HNSW
+under 1 ms with the same top 10; but an HNSW graph cannot drop a changed file's vectors, so
+every update rebuilds it (3.4 s for news-tune's 30k chunks, 23 s for 200k), while an exact
+index takes its vectors in milliseconds. Exact up to 100k keeps updates of folders of a few
+thousand articles within seconds."""
 HNSW_LINKS = 32
 HNSW_SEARCH_BREADTH = 1024
 
@@ -189,6 +192,18 @@ def vector_index(dimension: int, size: int) -> faiss.Index:
     index = faiss.IndexHNSWFlat(dimension, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = 80
     index.hnsw.efSearch = HNSW_SEARCH_BREADTH
+    return index
+
+
+def fitted_index(saved: faiss.Index) -> faiss.Index:
+    """`saved` as the kind `vector_index` picks for its size today: an index saved when the
+    threshold stood elsewhere is rebuilt from its exact vectors, so it searches like a new one."""
+    if isinstance(saved, faiss.IndexHNSWFlat) == (saved.ntotal >= APPROXIMATE_FROM):
+        if isinstance(saved, faiss.IndexHNSWFlat):
+            saved.hnsw.efSearch = HNSW_SEARCH_BREADTH
+        return saved
+    index = vector_index(saved.d, saved.ntotal)
+    index.add(saved.reconstruct_n(0, saved.ntotal))
     return index
 
 
@@ -418,9 +433,7 @@ def _read(folder: Path) -> _Saved | None:
             return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError):
         return None
-    if isinstance(vectors, faiss.IndexHNSWFlat):
-        vectors.hnsw.efSearch = HNSW_SEARCH_BREADTH
-    return _Saved(manifest, chunks, vectors, documents)
+    return _Saved(manifest, chunks, fitted_index(vectors), documents)
 
 
 def _previous(root: Path, source: str) -> Previous | None:

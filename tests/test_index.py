@@ -102,6 +102,22 @@ def test_large_corpora_get_an_approximate_index_that_answers_alike(news_corpus, 
         assert reloaded.answer(question).quotes[0].text == exact.answer(question).quotes[0].text
 
 
+def test_an_index_saved_as_hnsw_loads_as_the_kind_its_size_calls_for_now(news_corpus, tmp_path, fake_embedder,
+                                                                          monkeypatch):
+    import faiss
+
+    import qa.index
+
+    monkeypatch.setattr(qa.index, "APPROXIMATE_FROM", 1)
+    saved = QA.from_directory(news_corpus, index_dir=tmp_path, embedder=fake_embedder)
+    monkeypatch.undo()
+    reloaded = QA.from_directory(news_corpus, index_dir=tmp_path, embedder=fake_embedder)
+    assert isinstance(saved.index.vectors, faiss.IndexHNSWFlat)
+    assert isinstance(reloaded.index.vectors, faiss.IndexFlatIP) and not reloaded.built
+    assert np.array_equal(reloaded.index.vectors.reconstruct_n(0, reloaded.index.vectors.ntotal),
+                          saved.index.vectors.reconstruct_n(0, saved.index.vectors.ntotal))
+
+
 def test_misspelt_words_are_respelt_as_the_corpus_writes_them():
     lexical = LexicalIndex(["Traders welcomed the footbridge.", "The footbridge opened on Monday."])
     assert lexical.respell("When did the footbrige open?") == "When did the footbridge open?"
