@@ -18,7 +18,7 @@ from pathlib import Path
 
 from qa.engine import QA
 from qa.errors import CorpusError
-from qa.records import Answer
+from qa.records import Answer, Turn
 
 _SPACE = re.compile(r"\s+")
 
@@ -142,11 +142,10 @@ def hit_rank(answer: Answer, accepted: tuple[str, ...]) -> int | None:
 
 
 def run_case(bot: QA, case: Case) -> Outcome:
-    history: list[dict[str, str]] = []
+    history: list[Turn] = []
     for turn in case.turns[:-1]:
-        reply = bot.answer(turn, history)
-        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": reply.text}]
-    answer = bot.answer(case.question, history or None)
+        history.append(Turn.of(turn, bot.answer(turn, history)))
+    answer = bot.answer(case.question, history)
     return Outcome(case=case, answer=answer, hit_rank=hit_rank(answer, case.answers))
 
 
