@@ -1,7 +1,8 @@
 """Evaluation: run a question set through the engine and count what it got right.
 
 A question set is JSONL: `{"question", "answers", "answerable", "source"?}` per line, or
-`{"turns": [...], "answers", "source"?}` for a conversation whose last turn is graded. A hit is
+`{"turns": [...], "answers", "source"?}` for a conversation whose last turn is graded (the
+earlier turns and their answers are handed on as `Turn` records). A hit is
 an accepted answer found (case and spacing aside) inside a returned quote; of the hits at rank 1
 whose quote has a highlight, it counts those whose highlight and an accepted answer overlap (one
 inside the other). What it leaves out: grading the wording of replies, and timing (see the
