@@ -46,7 +46,8 @@ class Hit:
 class Reranker:
     """The retriever's candidates, the best of them read and reordered. `reader` None reads nothing."""
 
-    def __init__(self, retriever: Retriever, *, reader: Reader | None = None, rerank: LinearModel | None = None) -> None:
+    def __init__(self, retriever: Retriever, *, reader: Reader | None = None,
+                 rerank: LinearModel | None = None) -> None:
         self.retriever = retriever
         self.reader = reader
         self.rerank = rerank or load_rerank()
