@@ -75,17 +75,17 @@ def warm_latency(bot) -> dict:
     from qa.embedder import _load_shared_model
 
     model = _load_shared_model()
-    reader = bot.retriever.reader
+    reader = bot.reranker.reader
     answers = [t for q in QUESTIONS for t in timed(lambda q=q: bot.answer(q), 4)]
     encodes = [t for q in QUESTIONS for t in timed(lambda q=q: model.encode([q], normalize_embeddings=True), 4)]
     recorder = RecordingReader(reader)
-    bot.retriever.reader = recorder
+    bot.reranker.reader = recorder
     passes, windows = [], []
     for question in QUESTIONS:
         bot.answer(question)
         windows.append(len(recorder.windows))
         passes += timed(lambda q=question, w=recorder.windows: reader.logits(q, w) if w else None, 4)
-    bot.retriever.reader = reader
+    bot.reranker.reader = reader
     floor = statistics.median(encodes)
     read = statistics.median(passes)
     return {"answer_p50_ms": 1000 * statistics.median(answers), "answer_p95_ms": 1000 * percentile(answers, 0.95),

@@ -1,70 +1,26 @@
-"""Answer types: what kind of thing a question asks for, and whether a sentence holds one.
+"""Answer types: whether a sentence holds the kind of answer a question asks for, and where.
 
-"When" asks for a date, "what time" for a time of day, "how many" for a count, "how much did
-it cost" for a sum of money, "what percentage" for a share, other "how much/many" forms for a
-figure, "who" for a person or an organisation, "where" for a place, "name the …s" for several
-names, and "Who is X?" for what X is (an apposition, or a title before the name). Detection
-is by the question's wording and, for sentences, by surface patterns (digits, currency, month
-names, capitalised words). What it leaves out: named-entity recognition proper, and question
-forms that hide their type ("What did they agree?"). Questions about the document itself (its
-author, date, outlet) are recognised separately.
+The kind comes from the `Question` (`qa/question.py` reads it from the words): a date, a time of
+day, a count, a sum of money, a share, a figure, a person or an organisation, a place, several
+names, what a named thing is ("Who is X?": an apposition, or a title before the name) or what
+an acronym stands for. A sentence holds one by surface patterns (digits, currency, month names,
+capitalised words); the span is the one nearest the question's own words that the question does
+not already give. What it leaves out: named-entity recognition proper, and reading the question.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from enum import Enum
 
-from qa.chunker import ROLE_WORDS, person_name
-from qa.text import POLITE_OPENING, STOPWORDS, WORD, dictionary_stems, stem, terms
-
-
-class AnswerType(Enum):
-    NONE = "none"
-    DATE = "date"
-    NUMBER = "number"
-    PERSON = "person"
-    PLACE = "place"
-    NAMES = "names"
-    """Several named things: "Name the bands", "What are the names of the winners?"."""
-    MONEY = "money"
-    COUNT = "count"
-    """"How many": a figure that is neither a year nor a sum of money."""
-    TIME = "time"
-    """A time of day: "What time does the concert start?"."""
-    PERCENT = "percent"
-    IDENTITY = "identity"
-    """What a named thing is: "Who is Jane Porter?" wants her role, "What is Acme?" its description."""
-    EXPANSION = "expansion"
-    """What an acronym stands for: "What does BPI stand for?" wants the words its letters begin."""
+from qa.chunker import person_name
+from qa.question import AnswerType, Question
+from qa.text import STOPWORDS, WORD, stem
 
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|december|"
            "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _DAYS = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-_QUESTION_TYPES = [
-    (AnswerType.TIME, re.compile(r"\bwhat time\b(?!\s+(?:period|frame|span|scale|of (?:the )?year))")),
-    (AnswerType.PERCENT, re.compile(r"\b(what|by what) (percentage|percent|proportion|share|fraction)\b")),
-    (AnswerType.MONEY, re.compile(
-        r"\bhow much\b(?!.*\b(time|longer|land|space|weight|water|power|energy|area)\b)(?=.*\b(money|cash|pay|paid|cost|"
-        r"costs|worth|spend|spent|earn|earned|raise|raised|fetch|fine|fined|charge|donate|donated|give|given|receive|"
-        r"sell|sold|salary|budget|invest|invested)\b)|"
-        r"\bwhat (?:(?:is|was|were|are|will be) )?(?:the |his |her |their |its )?(salary|price|fee|cost|budget|wage)\b")),
-    (AnswerType.COUNT, re.compile(r"\bhow many\b|\bwhat (?:is|was|are|were) the (?:population|number) of\b")),
-    (AnswerType.DATE, re.compile(
-        r"\b(when|what (year|date|day|month|time|century|decade|period)|which (year|date|day|month|century|decade)|"
-        r"how long ago|since when|in what (year|century|decade))\b")),
-    (AnswerType.NUMBER, re.compile(
-        r"\b(how (many|much|old|long|far|big|large|tall|high|often|fast)|what (percentage|proportion|share|number|"
-        r"amount|sum|price|salary|cost|fee|figure|size|age|rate)|what (is|was|were|are) the (budget|cost|price|value|"
-        r"salary|population|size|total|number|temperature|height|length|width|depth|distance|speed|weight|area|"
-        r"capacity|altitude|duration|(?:boiling|melting|freezing) point)|by how)\b")),
-    (AnswerType.PERSON, re.compile(r"^\W*(who|whom|whose|name|list)\b|\b(who|whom|whose)\b(?!.*\b(what|when|where)\b)")),
-    (AnswerType.PLACE, re.compile(r"\b(where|what (country|city|town|county|region|place|state|area)|"
-                                  r"which (country|city|town|county|region|place|state|area)|"
-                                  r"what (is|was) the capital (city )?of)\b")),
-]
 _HAS_DATE = re.compile(rf"\b(1[0-9]{{3}}|20[0-9]{{2}}|{_MONTHS}|{_DAYS}|yesterday|today|tomorrow|"
                        rf"(last|next|this) (week|month|year)|century|[0-9]{{1,2}}(st|nd|rd|th)?\s+({_MONTHS}))\b",
                        re.IGNORECASE)
@@ -87,65 +43,15 @@ _HAS_PERCENT = re.compile(r"%|\bper ?cent\b|\b(half|quarter|third|thirds|majorit
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z'’]+(?:\s+[A-Z][a-z'’]+)*")
 
 
-_NAMING = re.compile(r"^\W*(?:name|list)\s+(?:the\s+|all\s+|some\s+)?(?P<named>.+)|\bnames of (?:the\s+)?(?P<of>.+)")
-_PHRASE_END = re.compile(r"\s(?:of|that|which|who|whose|in|on|at|for|from|with|by|to|does|do|did|is|are|was|were|"
-                         r"has|have|had|can|will|would)\s|[^\w\s'’-]")
-
-
-def _asks_for_several(lowered: str) -> bool:
-    """Does a naming question ("name the …", "the names of …") ask for a plural noun?"""
-    match = _NAMING.search(lowered)
-    if not match:
-        return False
-    phrase = next(group for group in match.groups() if group)
-    head = _PHRASE_END.split(f" {phrase} ", maxsplit=1)[0].split()
-    return bool(head) and head[-1].endswith("s") and not head[-1].endswith(("ss", "us", "is"))
-
-
 TITLE_WORDS = 5
 TITLE_REACH = 80
 """Characters before a name searched for each word of its title (keeps long sentences linear)."""
-_IDENTITY_QUESTION = re.compile(r"^\W*(?:who|what)\s+(?:is|are|was|were)\s+(?!the\b|a\b|an\b|it\b|this\b|that\b|"
-                                r"they\b|he\b|she\b)(?P<name>[\w'’.&-]+(?:\s+[\w'’.&-]+){0,4}?)\s*\??\s*$",
-                                re.IGNORECASE)
 
 
-def identified(question: str) -> str | None:
-    """The name a "Who is X?" / "What is X?" question asks about, or None.
-
-    In a question typed with capitals X must be capitalised ("What is Acme worried about?"
-    asks no identity); in one typed all in lower case, X is at most three words."""
-    match = _IDENTITY_QUESTION.match(question.strip())
-    if not match:
-        return None
-    name = match.group("name")
-    words = name.split()
-    if _is_role(words[0]) or _is_role(words[-1]):
-        return None  # "Who is Prime Minister?", "Who was President of France?" ask for a person
-    if question.strip()[1:].islower():
-        return name if len(words) <= 3 and not any(_NOT_A_NAME.search(word) for word in words) else None
-    return name if all(word[0].isupper() or word.lower() in _NAME_JOINERS for word in words) else None
-
-
-_NOT_A_NAME = re.compile(r"(ed|ing|ible|able|ful|ous|ive)$")
-"""Endings of the participles and adjectives that follow "who is" in lower case ("who was arrested")."""
-
-
-_MORE_ROLES = frozenset("ceo chancellor premier king queen pope captain coach".split())
-
-
-def _is_role(word: str) -> bool:
-    bare = word.lower().strip(".?!")
-    return bare in ROLE_WORDS or bare in _MORE_ROLES
-
-
-_NAME_JOINERS = frozenset({"of", "and", "&", "de", "the", "for"})
-
-
-def _identity_spans(sentence: str, question: str) -> list[tuple[int, int]]:
+def _identity_spans(sentence: str, question: Question) -> list[tuple[int, int]]:
     """Where the sentence says what the asked-about name is: an apposition ("X, a maker of
     ...,"), a copula ("X is the ..."), or a title right before it ("Chief Officer X")."""
-    name = identified(question)
+    name = question.named
     if not name:
         return []
     spans = []
@@ -192,30 +98,12 @@ def _title_before(sentence: str, end: int) -> tuple[int, int] | None:
     return None if _VERB_ENDING.search(last) else (start, len(sentence[:end].rstrip()))
 
 
-_EXPANSION_QUESTION = re.compile(r"\b(?P<acronym>[A-Za-z][A-Za-z&]{1,9})\s+(?i:stands?\s+for|is\s+short\s+for|short\s+for)\b")
 _EXPANSION_JOINERS = r"\s+(?:(?:of|and|for|the|on|in|to|de|du|&)\s+)*"
 
 
-def expanded_acronym(question: str) -> str | None:
-    """The acronym whose meaning a question asks ("What does BPI stand for?" gives "BPI"): written
-    in capitals, or, in a question typed all in one case, a word that is no English word
-    ("Which seat does she stand for?", "what does the party stand for" ask no acronym)."""
-    match = _EXPANSION_QUESTION.search(question)
-    if not match:
-        return None
-    acronym = match.group("acronym")
-    typed_in_one_case = question.islower() or question.isupper()
-    if typed_in_one_case:
-        if stem(acronym.lower()) in dictionary_stems() or acronym.lower() in STOPWORDS:
-            return None  # "what does the party stand for" asks about views, not letters
-    elif not acronym.isupper():
-        return None
-    return acronym.upper().replace("&", "")
-
-
-def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
+def _expansion_span(sentence: str, question: Question) -> tuple[int, int] | None:
     """Where the sentence spells out the asked acronym: capitalised words whose initials make it."""
-    acronym = expanded_acronym(question)
+    acronym = question.acronym
     if not acronym:
         return None
     pattern = r"\b" + _EXPANSION_JOINERS.join(rf"{letter}[\w'’-]*" for letter in acronym) + r"\b"
@@ -223,29 +111,16 @@ def _expansion_span(sentence: str, question: str) -> tuple[int, int] | None:
     return match.span() if match else None
 
 
-def question_type(question: str) -> AnswerType:
-    lowered = POLITE_OPENING.sub("", question.lower().strip())
-    if expanded_acronym(question):
-        return AnswerType.EXPANSION
-    if identified(question):
-        return AnswerType.IDENTITY
-    if _asks_for_several(lowered):
-        return AnswerType.NAMES
-    for kind, pattern in _QUESTION_TYPES:
-        if pattern.search(lowered):
-            return kind
-    return AnswerType.NONE
-
-
-def new_names(sentence: str, question: str) -> int:
+def new_names(sentence: str, question: Question) -> int:
     """Capitalised words of the sentence (not its first) that the question does not mention."""
-    asked = question.lower()
+    asked = question.text.lower()
     return sum(1 for match in _CAPITALISED.finditer(sentence.strip("\"“‘' "))
                if match.group(0).lower() not in asked)
 
 
-def holds(kind: AnswerType, sentence: str, question: str) -> bool:
-    """Does the sentence contain something of the asked-for kind?"""
+def holds(sentence: str, question: Question) -> bool:
+    """Does the sentence contain something of the kind the question asks for?"""
+    kind = question.kind
     if kind is AnswerType.DATE:
         return bool(_HAS_DATE.search(sentence))
     if kind is AnswerType.NUMBER:
@@ -264,26 +139,6 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
     return bool(pattern and pattern.search(sentence))
 
 
-_METADATA_QUESTIONS = {
-    "author": re.compile(r"\b(author|wrote|written|writer|byline|journalist|reporter)\b"),
-    "date": re.compile(r"\b(publication date|date of (the|this) (article|piece|story|report)|published|"
-                       r"when was (this|the) (article|piece|story|report)|dated?)\b"),
-    "outlet": re.compile(r"\b(reported|reports|outlet|publication(?! date)|newspaper|news (agency|site|source)|"
-                         r"which (site|paper|agency|outlet))\b"),
-}
-
-
-_AUTHOR_OF_A_WORK = re.compile(r"\b(?:author|writer|wrote|reporter|journalist)\s+(?:of\s+|for\s+)?[A-Z0-9]")
-"""'The author of Harry Potter', 'Who wrote Hamlet?': an author, not this document's."""
-
-
-def metadata_asked(question: str) -> tuple[str, ...]:
-    """Which document metadata fields (author, date, outlet) a question asks about, if any."""
-    lowered = question.lower()
-    asked = tuple(field for field, pattern in _METADATA_QUESTIONS.items() if pattern.search(lowered))
-    return tuple(field for field in asked if field != "author" or not _AUTHOR_OF_A_WORK.search(question))
-
-
 _DATE_SPAN = re.compile(
     rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:\d{{1,2}}(?:st|nd|rd|th)?\s+)?(?:{_MONTHS})\.?(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?"
     rf"(?:,?\s+\d{{4}})?|(?:{_DAYS})|(?:1[0-9]{{3}}|20[0-9]{{2}})s?|\d{{1,2}}(?:st|nd|rd|th)\s+century)\b",
@@ -296,14 +151,15 @@ _NUMBER_SPAN = re.compile(
 _NAME_SPAN = re.compile(r"\b[A-Z][\w'’\-]*(?:\s+(?:of|the|de|and)?\s*[A-Z][\w'’\-]*)*")
 
 
-def answer_span(kind: AnswerType, text: str, question: str) -> tuple[int, int] | None:
-    """Offsets in `text` of the stretch that holds the asked-for kind of answer.
+def answer_span(text: str, question: Question) -> tuple[int, int] | None:
+    """Offsets in `text` of the stretch that holds the kind of answer the question asks for.
 
     The date, time, figure, sum or name the question does not already mention, nearest to the
     question's own words; for several names the whole enumeration, for "Who is X?" the
     description or title of X. None when the kind is unknown or nothing fits.
     `text[start:end]` is the span.
     """
+    kind = question.kind
     if kind is AnswerType.IDENTITY:
         return min(_identity_spans(text, question), default=None)
     if kind is AnswerType.EXPANSION:
@@ -370,9 +226,9 @@ _SENTENCE_END = re.compile(r"[a-z0-9\"”’)]{2}[.!?]$")
 
 
 def _spans(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
-           question: str) -> Iterator[tuple[int, int]]:
+           question: Question) -> Iterator[tuple[int, int]]:
     """Every stretch of `text` of the asked-for kind that the question does not already give."""
-    asked = question.lower()
+    asked = question.text.lower()
     for match in pattern.finditer(text):
         found = match.group(0).strip()
         if not found or found.lower() in asked or not fits(found):
@@ -392,7 +248,7 @@ def _spans(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerTy
 
 
 def _nearest_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: AnswerType, text: str,
-                  question: str) -> tuple[int, int] | None:
+                  question: Question) -> tuple[int, int] | None:
     """Of `_spans`, the one nearest the question's own words ("It was commissioned by Odo, the
     Bishop of Bayeux" for "Who commissioned it?"), for "who" a name that does not look like a
     person's counting as IMPERSONAL_DISTANCE characters further off; the first when the question's
@@ -400,7 +256,7 @@ def _nearest_span(pattern: re.Pattern[str], fits: Callable[[str], bool], kind: A
     spans = list(_spans(pattern, fits, kind, text, question))
     if kind is AnswerType.NAMES or len(spans) < 2:
         return spans[0] if spans else None
-    asked = set(terms(question))
+    asked = set(question.terms)
     anchors = [match.span() for match in WORD.finditer(text) if stem(match.group(0).lower()) in asked]
     if not anchors:
         return spans[0]

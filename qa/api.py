@@ -3,7 +3,8 @@
 `create_app(live, ...)` returns the FastAPI app that `qa serve` runs; the chat is mounted on it
 at "/", and both answer with the engine `live` holds (`qa.live`). The route takes
 `{"question", "history"?, "top_k"?}` and replies with the same JSON as `qa ask --json`
-(`Answer.to_json`); the pydantic models below are what `/docs` describes.
+(`Answer.to_json`); the pydantic models below are what `/docs` describes. The history's
+plain-text messages are read back into turns by `render.read_turns`.
 Bad input gets a 4xx reply `{"error": "<plain message>"}`: a body that is not JSON or does not
 fit the request model, or not sent as `application/json` (422), a question the engine refuses
 (`QAError`, 400), a body over `MAX_BODY_BYTES` (413), missing or wrong credentials when `auth`
@@ -27,6 +28,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from qa import render
 from qa.engine import DEFAULT_TOP_K
 from qa.errors import QAError
 from qa.live import LiveEngine
@@ -161,7 +163,7 @@ def create_app(live: LiveEngine, *, auth: tuple[str, str] | None = None, concurr
         """Quote the sentences that answer the question, or say that the documents don't say."""
         if limiter.borrowed_tokens >= limiter.total_tokens and limiter.statistics().tasks_waiting >= queue_size:
             raise HTTPException(429, "The server is busy; try again in a moment.", headers={"Retry-After": "1"})
-        history = [message.model_dump() for message in request.history]
+        history = render.read_turns([message.model_dump() for message in request.history])
         reply = await anyio.to_thread.run_sync(
             partial(live.current.answer, request.question, history, top_k=request.top_k), limiter=limiter)
         return reply.to_json()

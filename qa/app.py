@@ -1,8 +1,9 @@
 """Chat: a Gradio ChatInterface over the engine, with each quoted source in its own block.
 
 `respond(message, history)` is the whole of the chat's logic: it hands the question and the
-conversation (normalised to the engine's message format, source blocks dropped) to
-`QA.answer`, and renders the reply plus one collapsible block per quote (the quote, the passage
+conversation to `QA.answer`, the conversation normalised to plain-text messages (source blocks
+dropped) and read back into turns by `render.read_turns` (the chat's history holds only what
+was shown), and renders the reply plus one collapsible block per quote (the quote, the passage
 around it, file and offsets). Every piece of document or user text is escaped before it
 reaches the page. `build_demo(live)` makes the Blocks; `qa serve` mounts them on the JSON API's
 app (`qa/api.py`) and runs that. When the server takes uploads (`live.uploads`), a file box under
@@ -22,7 +23,7 @@ import gradio as gr
 
 from qa import render
 from qa.chunker import person_name
-from qa.engine import QA, Message
+from qa.engine import QA
 from qa.errors import QAError, UploadError
 from qa.live import LiveEngine
 from qa.loader import SUFFIXES
@@ -45,12 +46,12 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def normalize_history(history: Sequence[Any] | None) -> list[Message]:
-    """Gradio's history (message dicts or ChatMessages, or [user, bot] pairs) as engine messages.
+def normalize_history(history: Sequence[Any] | None) -> list[render.Message]:
+    """Gradio's history (message dicts or ChatMessages, or [user, bot] pairs) as plain-text messages.
 
     Source blocks (messages with a metadata title) are dropped: they are display, not dialogue.
     """
-    messages: list[Message] = []
+    messages: list[render.Message] = []
     for item in history or ():
         if isinstance(item, (list, tuple)) and len(item) == 2:
             pairs = [("user", item[0]), ("assistant", item[1])]
@@ -110,7 +111,7 @@ def make_respond(live: LiveEngine):
         """Answer one chat message from the corpus; errors become a plain reply, not a traceback."""
         bot = live.current
         try:
-            reply = bot.answer(_text_of(message), normalize_history(history))
+            reply = bot.answer(_text_of(message), render.read_turns(normalize_history(history)))
         except QAError as error:
             return [gr.ChatMessage(role="assistant", content=f"⚠️ {render.escape(str(error))}")]
         except Exception:  # the page must get a reply whatever happens; the log gets the detail

@@ -13,7 +13,6 @@ calibrated probability (it is a ranking of how sure, cut at THRESHOLD).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.linear import LinearModel
+from qa.question import Question
 from qa.records import Document
 from qa.text import terms
 
@@ -53,17 +53,13 @@ def standout(sentence_cosines: np.ndarray) -> float:
     return float(leaders.max() - leaders.min())
 
 
-_NAMED_AFTER = re.compile(r"\b(?:of|in|from|about|for)\s+(?:the\s+)?(?P<name>[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)")
-"""A name the question's fact is about: "the population of Brazil", "the longest river in Africa"."""
-
-
-def name_absent(question: str, document: Document) -> float:
-    """1.0 when the question asks about a named thing that `document` never mentions, else 0.0."""
-    names = [terms(match.group("name")) for match in _NAMED_AFTER.finditer(question)]
-    if not names:
+def name_absent(question: Question, document: Document) -> float:
+    """1.0 when the question asks about a named thing (`Question.subjects`) that `document` never
+    mentions, else 0.0."""
+    if not question.subjects:
         return 0.0
     known = _terms_of(document.text) | _terms_of(document.title)
-    return float(any(name and not any(term in known for term in name) for name in names))
+    return float(any(name and not any(term in known for term in name) for name in question.subjects))
 
 
 @lru_cache(maxsize=256)

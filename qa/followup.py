@@ -2,10 +2,12 @@
 
 A question leans on the conversation when it refers back ("it", "he", "there", "that"),
 opens with "and" / "what about", or is too short to stand alone, and names nobody new. Its
-context is the user's turns back to the last one that stood alone, and the words the last
-answer quoted (they name the story the conversation is about). What it leaves out: resolving
-which earlier entity a pronoun means (the whole earlier question is carried), and the rest of
-the assistant's turns (source lines, notes).
+context is the user's turns back to the last one that stood alone, the names those turns
+mention (what "it" or "he" most likely stands for), and the words the last answer quoted (they
+name the story the conversation is about). It reads earlier turns as `Turn` records: what was
+asked and what the reply quoted, never the rendered reply. What it leaves out: resolving which
+earlier entity a pronoun means (the whole earlier question is carried), and reading plain-text
+replies back into turns (`qa.render.read_turns`, at the edge).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa import render
+from qa.chunker import names_in
+from qa.records import Turn
 from qa.text import terms
 
 _REFERS_BACK = re.compile(
@@ -40,24 +43,23 @@ class Conversation:
     """The earlier user turns it depends on, oldest first."""
     last_quote: str
     """The words the last answer quoted, which tie the conversation to one story ("" if none)."""
+    names: str
+    """The names those turns mention, each once ("" if none)."""
 
 
-def conversation_context(question: str, history: Sequence[dict[str, str]] | None) -> Conversation | None:
+def conversation_context(question: str, history: Sequence[Turn]) -> Conversation | None:
     """What `question` leans on in `history`; None when it stands alone."""
     if not history or not leans_on_history(question):
         return None
-    earlier = [m["content"] for m in history if m.get("role") == "user" and m.get("content", "").strip()]
+    earlier = [turn.question for turn in history if turn.question.strip()]
     carried: list[str] = []
     for turn in reversed(earlier):
         carried.insert(0, turn)
         if not leans_on_history(turn):
             break
-    return Conversation(turns=" ".join(carried), last_quote=_last_quote(history)) if carried else None
-
-
-def _last_quote(history: Sequence[dict[str, str]]) -> str:
-    """The quoted lines of the last assistant reply, when it answered rather than abstained."""
-    replies = [m.get("content", "") for m in history if m.get("role") == "assistant"]
-    if not replies or render.NO_ANSWER in replies[-1]:  # notes may stand before it
-        return ""
-    return render.quoted_words(replies[-1])
+    if not carried:
+        return None
+    replies = [turn for turn in history if turn.replied]
+    last = replies[-1].quoted if replies else None
+    turns = " ".join(carried)
+    return Conversation(turns=turns, last_quote=last.text if last else "", names=names_in(turns))

@@ -4,9 +4,10 @@ An index is keyed by a hash of the corpus contents, the model's fingerprint and 
 version, so any change to one of them leads to a new index. It is written to a temporary folder
 and renamed into place, under a file lock, so readers only ever see whole indexes; on load the
 manifest's checksums are verified and a mismatch counts as no index. The BM25 side is rebuilt
-from the saved chunks on load (about a second for 30k chunks); it also serves query handling: typos
-respelt as the corpus spells the word, and an acronym a question asks about spelt out as the
-corpus defines it. Dense search is exact below APPROXIMATE_FROM chunks and HNSW above.
+from the saved chunks on load (about a second for 30k chunks); it also serves query handling
+(`LexicalIndex.spell`): typos respelt as the corpus spells the word, and an acronym a question
+asks about spelt out as the corpus defines it. Dense search is exact below APPROXIMATE_FROM
+chunks and HNSW above.
 
 Updates are incremental: an index records each document's key (its contents, the model and
 the chunker) and its range of chunks, and names the folder it was built from. When that folder
@@ -30,7 +31,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -41,10 +42,10 @@ from filelock import FileLock, Timeout
 from platformdirs import user_cache_dir
 
 from qa.chunker import CHUNKER_VERSION, chunk_document
-from qa.embedder import Embedder, file_sha256
+from qa.embedder import Embedder, dictionary_stems, file_sha256
 from qa.errors import IndexStoreError
-from qa.records import Chunk, Document
-from qa.text import STOPWORDS, WORD, dictionary_stems, stem, terms
+from qa.records import Chunk, Document, Spelling
+from qa.text import STOPWORDS, WORD, stem, terms
 
 INDEX_FORMAT = "3"
 """3: each index records its documents (DOCUMENTS_FILE) and the folder it was built from."""
@@ -124,6 +125,14 @@ class LexicalIndex:
             self._corrections[term] = best
         return self._corrections[term]
 
+    def spell(self, text: str) -> Spelling:
+        """What is searched for `text`: respelt (`respell`), with an acronym it asks about spelt
+        out (`expand`), and its terms corrected (`correct`)."""
+        respelled = self.respell(text)
+        searched = self.expand(respelled)
+        return Spelling(respelled=respelled, searched=searched,
+                        terms=tuple(self.correct(term) for term in terms(searched)))
+
     def respell(self, text: str) -> str:
         """`text` with each word the corpus lacks replaced by the corpus's spelling of its
         correction ("footbrige" by "footbridge"), for searches that read words, not terms."""
@@ -167,7 +176,7 @@ class LexicalIndex:
         """Inverse chunk frequency; a term the corpus lacks counts as the rarest."""
         return self._idf.get(term, self._unseen_idf)
 
-    def scores(self, query_terms: list[str]) -> np.ndarray:
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         known = [term for term in query_terms if term in self._bm25.vocab_dict]
         if not known:
             return np.zeros(self._size, dtype=np.float32)

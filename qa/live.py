@@ -54,7 +54,7 @@ class LiveEngine:
             stored = store(upload, name=name, folder=self.uploads.folder)
             try:
                 bot = QA.from_directory(self.uploads.corpus, index_dir=self._index_dir, embedder=self._bot.embedder,
-                                        reader=self._bot.retriever.reader, progress=progress)
+                                        reader=self._bot.reranker.reader, progress=progress)
             except BaseException:
                 stored.unlink(missing_ok=True)
                 raise

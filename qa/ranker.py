@@ -7,19 +7,19 @@ headline; its position and length; whether it states the document's author, date
 outlet when the question asks for one. A logistic model, fitted on the tuning sets by
 `tools/tune.py` and stored in `ranker_weights.json`, turns them into a score in (0, 1); it
 sees the retrieval scores relative to the question's best candidate.
-What it leaves out: reading the sentence; the span reader does that for the best candidates
-(`qa/reader.py`, applied in `qa/retriever.py`).
+What it leaves out: reading the question (it comes as a `Question`, `qa/question.py`) and reading
+the sentence (the span reader does that for the best candidates: `qa/reader.py`, `qa/rerank.py`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qa.answer_type import AnswerType, holds, metadata_asked, new_names, question_type
+from qa.answer_type import holds, new_names
 from qa.linear import LinearModel
+from qa.question import AnswerType, Question
 from qa.records import Chunk, Document
 from qa.text import terms
 
@@ -51,31 +51,17 @@ def relative(features: np.ndarray) -> np.ndarray:
     return shifted
 
 
-def coverage(query_terms: list[str], sentence_terms: set[str], idf) -> float:
+def coverage(query_terms: tuple[str, ...], sentence_terms: set[str], idf) -> float:
     """IDF-weighted share of the question's terms found in the sentence."""
     wanted = set(query_terms)
     total = sum(idf(term) for term in wanted)
     return sum(idf(term) for term in wanted if term in sentence_terms) / total if total else 0.0
 
 
-@dataclass(frozen=True)
-class Asked:
-    """What one question asks, read once and shared by all of its candidates."""
-
-    text: str
-    terms: list[str]
-    kind: AnswerType
-    metadata: tuple[str, ...]
-
-    @classmethod
-    def of(cls, question: str, query_terms: list[str]) -> Asked:
-        return cls(question, query_terms, question_type(question), metadata_asked(question))
-
-
-def holds_metadata(asked: Asked, sentence: Chunk, document: Document) -> bool:
+def holds_metadata(question: Question, sentence: Chunk, document: Document) -> bool:
     """Does the sentence state the author, date or outlet that the question asks about?"""
     text = sentence.text.lower()
-    values = (getattr(document, field) for field in asked.metadata)
+    values = (getattr(document, field) for field in question.metadata)
     return any(value and value.lower() in text for value in values)
 
 
@@ -84,21 +70,23 @@ def is_headline(sentence: Chunk, document: Document) -> bool:
     return sentence.text.strip() == document.title.strip()
 
 
-def candidate_features(asked: Asked, sentence: Chunk, document: Document,
+def candidate_features(question: Question, sentence: Chunk, document: Document,
                        signals: dict[str, float], idf) -> list[float]:
-    """The FEATURES vector of one candidate; `signals` holds the six retrieval scores."""
-    kind = asked.kind
-    found = kind is not AnswerType.NONE and holds(kind, sentence.text, asked.text)
+    """The FEATURES vector of one candidate; `signals` holds the six retrieval scores, and
+    `question.spelling` the terms searched."""
+    kind = question.kind
+    query_terms = question.spelling.terms
+    found = kind is not AnswerType.NONE and holds(sentence.text, question)
     return [
         signals["sentence_dense"], signals["passage_dense"], signals["document_dense"],
         signals["sentence_lexical"], signals["passage_lexical"], signals["document_lexical"],
-        coverage(asked.terms, set(terms(sentence.context)), idf),
-        coverage(asked.terms, set(terms(sentence.text)), idf),
+        coverage(query_terms, set(terms(sentence.context)), idf),
+        coverage(query_terms, set(terms(sentence.text)), idf),
         float(found),
         float(kind is not AnswerType.NONE and not found),
         float(is_headline(sentence, document)),
         1.0 / (1.0 + sentence.first_sentence),
         min(len(sentence.text), 400) / 400,
-        min(new_names(sentence.text, asked.text), 3) / 3,
-        float(holds_metadata(asked, sentence, document)),
+        min(new_names(sentence.text, question), 3) / 3,
+        float(holds_metadata(question, sentence, document)),
     ]

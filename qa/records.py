@@ -1,4 +1,5 @@
-"""Typed records that cross stages: documents, chunks, quotes and answers.
+"""Typed records that cross stages: documents, chunks, quotes and answers, how the corpus spells a
+text, and the turns of a conversation.
 
 Every record that points into a document carries character offsets into `Document.text`, with
 the invariant `document.text[start:end] == text`. Records are frozen; they hold no behaviour
@@ -128,3 +129,50 @@ class Answer:
             "quotes": [quote.to_json() for quote in self.quotes],
             "notes": list(self.notes),
         }
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """A text as the corpus spells it (`LexicalIndex.spell`): what is searched for it."""
+
+    respelled: str
+    """The text with each word the corpus lacks replaced by the corpus's spelling of its correction."""
+    searched: str
+    """`respelled`, with the expansion the corpus gives of an acronym it asks about: what is embedded."""
+    terms: tuple[str, ...]
+    """The stemmed terms of `searched`, typos corrected to terms the corpus has: what BM25 scores."""
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """What an earlier reply quoted as its answer, as a follow-up reads it back."""
+
+    text: str
+    source: str | None = None
+    """The document, offsets and speaker of the quote, as in `Quote`; None for a plain-text reply
+    that does not say where its words come from."""
+    start: int | None = None
+    end: int | None = None
+    speaker: str | None = None
+
+    @classmethod
+    def of(cls, quote: Quote) -> Quoted:
+        return cls(quote.text, quote.source, quote.start, quote.end, quote.speaker)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation: what was asked and what the reply quoted."""
+
+    question: str
+    """What the user asked, as typed ("" for a reply that followed no question)."""
+    replied: bool = True
+    """False for a question whose reply is not known (a plain-text history may end in one)."""
+    quoted: Quoted | None = None
+    """What the reply quoted as its answer; None when it abstained, declined or quoted nothing."""
+
+    @classmethod
+    def of(cls, question: str, answer: Answer) -> Turn:
+        """The turn in which `question` got `answer` from the engine."""
+        best = answer.quotes[0] if answer.answered and answer.quotes else None
+        return cls(question, quoted=Quoted.of(best) if best else None)

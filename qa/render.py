@@ -1,16 +1,26 @@
-"""Rendering: an answer's quotes as the markdown reply shown in the chat and returned by the API.
+"""Rendering: an answer's quotes as the markdown reply shown in the chat and returned by the API,
+and that markdown read back.
 
 Document text is escaped so that markup inside a document (HTML tags, markdown emphasis) shows
-as the characters it is made of. What it leaves out: the plain-text layout of the CLI, which
-formats quotes itself.
+as the characters it is made of. A client that keeps only the text of a conversation (the chat's
+history, the JSON API's `history`) has its messages read back into `Turn` records by
+`read_turns`, the one place rendered replies are parsed: the quoted words, and the source,
+offsets and speaker of the source line. What it leaves out: the plain-text layout of the CLI,
+which formats quotes itself.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 
-from qa.records import Document, Quote
+from qa.errors import QuestionError
+from qa.records import Document, Quote, Quoted, Turn
+
+Message = dict[str, str]
+"""A plain-text chat message: {"role": "user" | "assistant", "content": str}."""
 
 NO_ANSWER = "The documents don't say."
 ALSO_IN = "the same words, or nearly, are also in"
@@ -18,6 +28,9 @@ ALSO_IN = "the same words, or nearly, are also in"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 _ESCAPED = re.compile(r"\\(.)")
 _QUOTED_LINE = re.compile(r"^>\s?(.*)$", re.MULTILINE)
+_SOURCE_LINE = re.compile(r"^— (?:(?P<speaker>.+?), in )?\*.*\* · (?P<fence>`+) ?(?P<source>.+?) ?(?P=fence), "
+                          r"(?:p\. \d+, )?characters (?P<start>\d+)–(?P<end>\d+)", re.MULTILINE)
+"""The line `source_line` writes."""
 
 
 def escape(text: str) -> str:
@@ -31,10 +44,14 @@ def blockquote(quote: Quote) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in text.splitlines())
 
 
-def quoted_words(reply: str) -> str:
+def _unescaped(text: str) -> str:
+    """`escape` undone."""
+    return html.unescape(_ESCAPED.sub(r"\1", text))
+
+
+def _quoted_words(reply: str) -> str:
     """The words of a reply's blockquotes as plain text: `blockquote` and `escape` undone."""
-    quoted = " ".join(_QUOTED_LINE.findall(reply))
-    return html.unescape(_ESCAPED.sub(r"\1", quoted.replace("**", ""))).strip()
+    return _unescaped(" ".join(_QUOTED_LINE.findall(reply)).replace("**", "")).strip()
 
 
 def code(text: str) -> str:
@@ -72,3 +89,34 @@ def no_answer(closest: Quote | None, document: Document | None) -> str:
         blockquote(closest),
         source_line(closest, document),
     ])
+
+
+def read_turns(messages: Sequence[Message]) -> tuple[Turn, ...]:
+    """A plain-text conversation, oldest first, as turns: each user message asks a question, and
+    each assistant message is the reply to the question before it, its quote read back from what
+    `answer` wrote (notes before it are passed over; a reply that says `NO_ANSWER` quoted none)."""
+    turns: list[Turn] = []
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant") \
+                or not isinstance(message.get("content"), str):
+            raise QuestionError('history must be a list of {"role": "user"|"assistant", "content": str} messages '
+                                "(or of qa.Turn records).")
+        if message["role"] == "user":
+            turns.append(Turn(message["content"], replied=False))
+        elif turns and not turns[-1].replied:
+            turns[-1] = replace(turns[-1], replied=True, quoted=_quoted(message["content"]))
+        else:
+            turns.append(Turn("", quoted=_quoted(message["content"])))
+    return tuple(turns)
+
+
+def _quoted(reply: str) -> Quoted | None:
+    """What a rendered reply quoted as its answer: None when it abstained or quoted nothing."""
+    words = "" if NO_ANSWER in reply else _quoted_words(reply)
+    if not words:
+        return None
+    line = _SOURCE_LINE.search(reply)
+    if not line:
+        return Quoted(words)
+    speaker = _unescaped(line["speaker"]) if line["speaker"] else None
+    return Quoted(words, source=line["source"], start=int(line["start"]), end=int(line["end"]), speaker=speaker)

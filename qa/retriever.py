@@ -1,47 +1,35 @@
 """Retrieval: find the sentences of the corpus that best answer a question.
 
-Two steps. First every sentence gets six signals, each in [0, 1]: the cosine of its own search
-context, of the best passage around it and of the best chunk of its document, and the same
-three from BM25 (divided by the query's best BM25 score); a fixed blend of them picks the
-`CANDIDATES` most promising sentences. Then the learned ranker (`qa/ranker.py`) orders those,
-the span reader (`qa/reader.py`) reads the first `READ_DEPTH` of them inside windows of their
-documents, and a small learned rerank model over the ranker's and the reader's scores orders
-the sentences read (the rest follow in the ranker's order).
+Every sentence gets six signals, each in [0, 1]: the cosine of its own search context, of the
+best passage around it and of the best chunk of its document, and the same three from BM25
+(divided by the query's best BM25 score); a fixed blend of them picks the `CANDIDATES` most
+promising sentences, and the learned ranker's features are computed for each (`qa/ranker.py`).
 Dense search covers the top `DENSE_DEPTH` chunks (exact) or `APPROXIMATE_DEPTH` (HNSW, large
-corpora); chunks beyond that depth get the depth's lowest cosine. The question is searched
-with its typos respelt and an acronym it asks about spelt out (`LexicalIndex`). What it leaves
-out: synonyms and other query expansion.
+corpora); chunks beyond that depth get the depth's lowest cosine. The question is searched as
+the corpus spells it (`spelled` fills in its `Question.spelling` once: typos respelt, an
+acronym it asks about spelt out, by `LexicalIndex.spell`); a follow-up also with the names and
+the story of the conversation it leans on. What it leaves out: synonyms and other query
+expansion, and reading the candidates (`qa/rerank.py` orders them with the span reader).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from itertools import islice
-from pathlib import Path
 
 import faiss
 import numpy as np
 
-from qa.chunker import names_in
 from qa.embedder import Embedder
-from qa.followup import Conversation
 from qa.index import CorpusIndex
-from qa.records import Document
 from qa.linear import LinearModel
-from qa.ranker import FEATURES, Asked, candidate_features, is_headline, load_ranker, relative
-from qa.reader import Reader, SentenceReading, read_in_documents
-from qa.text import terms
+from qa.question import Question
+from qa.ranker import candidate_features, load_ranker, relative
+from qa.records import Chunk, Document, Spelling
 
 DENSE_DEPTH = 4096
 APPROXIMATE_DEPTH = 1024
 """With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
 CANDIDATES = 40
-READ_DEPTH = 10
-"""How many of the ranker's best candidates the reader reads (with the sentences around them)."""
-RERANK_FILE = Path(__file__).with_name("rerank_weights.json")
-RERANK_FEATURES = ("ranker", "reader")
-UNREAD = -20.0
-"""Reader score of a sentence the reader did not read; also the floor of every reader score."""
 SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
            "sentence_lexical", "passage_lexical", "document_lexical")
 
@@ -61,11 +49,6 @@ class Signals:
     """Per-sentence signals for one question, aligned with `SentenceTable.chunk_ids`."""
 
     values: dict[str, np.ndarray]
-    query_terms: list[str]
-    """The question's terms, typos corrected to terms the corpus has, with the expansion of an
-    acronym it asks about."""
-    respelled: str
-    """The question as searched densely: typos replaced by the corpus's spelling."""
 
     def blended(self, blend: Blend) -> np.ndarray:
         return sum(getattr(blend, name) * self.values[name] for name in
@@ -76,23 +59,12 @@ class Signals:
 
 
 @dataclass(frozen=True)
-class Hit:
-    chunk_id: int
-    """Index of the sentence in `CorpusIndex.chunks`."""
-    score: float
-    """The ranker's score, in (0, 1)."""
-    features: dict[str, float]
-    """The ranker's features for this sentence, by name, retrieval scores absolute, and its
-    reader score ("reader", UNREAD when not read)."""
-    reading: SentenceReading | None = None
-    """The reader's verdict on this sentence, when it was read."""
-
-
-@dataclass(frozen=True)
 class Candidates:
     rows: np.ndarray
     """Rows of `SentenceTable` (not chunk ids), in first-step order."""
     features: np.ndarray
+    scores: np.ndarray
+    """The ranker's score of each row."""
     signals: Signals
 
 
@@ -136,31 +108,24 @@ class SentenceTable:
 
 
 class Retriever:
-    """Hybrid sentence retrieval over one `CorpusIndex`, ordered by the learned ranker."""
+    """Hybrid sentence retrieval over one `CorpusIndex`, with the learned ranker's scores."""
 
     def __init__(self, index: CorpusIndex, embedder: Embedder, documents: dict[str, Document], *,
-                 reader: Reader | None = None, blend: Blend | None = None, ranker: LinearModel | None = None,
-                 rerank: LinearModel | None = None) -> None:
+                 blend: Blend | None = None, ranker: LinearModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.documents = documents
-        self.reader = reader
         self.blend = blend or Blend()
         self.ranker = ranker or load_ranker()
-        self.rerank = rerank or load_rerank()
         self.table = SentenceTable(index)
-        self.sentence_spans: dict[str, list[tuple[int, int]]] = {}
-        for chunk_id in self.table.chunk_ids:
-            chunk = index.chunks[int(chunk_id)]
-            self.sentence_spans.setdefault(chunk.doc_id, []).append((chunk.start, chunk.end))
-        self.texts = {doc_id: (document.text, document.title) for doc_id, document in documents.items()}
 
-    def signals(self, question: str) -> Signals:
+    def spelled(self, question: Question) -> Question:
+        """`question` with the corpus's spelling of it filled in."""
+        return replace(question, spelling=self.index.lexical.spell(question.text))
+
+    def signals(self, spelling: Spelling) -> Signals:
         chunk_count = len(self.index.chunks)
-        lexical_index = self.index.lexical
-        respelled = lexical_index.respell(question)
-        searched = lexical_index.expand(respelled)
-        query = self.embedder.encode([searched])
+        query = self.embedder.encode([spelling.searched])
         exact = isinstance(self.index.vectors, faiss.IndexFlat)
         depth = min(chunk_count, DENSE_DEPTH if exact else APPROXIMATE_DEPTH)
         cosines, ids = self.index.vectors.search(np.ascontiguousarray(query, dtype=np.float32), depth)
@@ -169,8 +134,7 @@ class Retriever:
         dense[ids[0][found]] = cosines[0][found]
         dense = np.clip(dense, 0.0, 1.0)
 
-        query_terms = [lexical_index.correct(term) for term in terms(searched)]
-        lexical = lexical_index.scores(query_terms)
+        lexical = self.index.lexical.scores(spelling.terms)
         top = float(lexical.max()) if len(lexical) else 0.0
         lexical = lexical / (top if top > 0 else 1.0)
         table = self.table
@@ -182,35 +146,39 @@ class Retriever:
             "passage_lexical": lexical[table.passages_of].max(axis=1),
             "document_lexical": table.per_document_max(lexical)[table.document_of_row],
         }
-        return Signals(values=values, query_terms=query_terms, respelled=respelled)
+        return Signals(values=values)
 
-    def candidates(self, question: str, *, context: Conversation | None = None) -> Candidates:
-        """The first step's best sentences with their ranker features.
+    def candidates(self, question: Question) -> Candidates:
+        """The first step's best sentences with their ranker features and scores; `question`
+        must be `spelled`.
 
-        `context` (what a follow-up leans on) picks the documents: their scores come from the
+        The conversation a follow-up leans on picks the documents: their scores come from the
         earlier turns, the last answer's quote and the question together, and favour
         candidates there. Sentences are scored half against the question alone, half against
         it plus the names the earlier turns mention (what "it" or "he" most likely stands for).
         """
-        signals = self.signals(question)
-        names = names_in(context.turns) if context else ""
-        if names:
-            signals = _mean(signals, self.signals(f"{question} {names}"))
+        if question.spelling is None:
+            raise ValueError("the question must be spelled first (Retriever.spelled)")
+        spell = self.index.lexical.spell
+        context = question.conversation
+        signals = self.signals(question.spelling)
+        if context and context.names:
+            signals = _mean(signals, self.signals(spell(f"{question.text} {context.names}")))
         blended = signals.blended(self.blend)
         if context:
-            story = " ".join(part for part in (context.turns, context.last_quote, question) if part)
-            signals = self._with_documents_of(signals, self.signals(story))
+            story = " ".join(part for part in (context.turns, context.last_quote, question.text) if part)
+            signals = self._with_documents_of(signals, self.signals(spell(story)))
             blended = blended + signals.values["document_dense"] + signals.values["document_lexical"]
         count = min(CANDIDATES, len(blended))
         rows = np.argsort(-blended, kind="stable")[:count]
-        asked = Asked.of(question, signals.query_terms)
-        sentences = [self._sentence(row) for row in rows]
+        sentences = [self.sentence(row) for row in rows]
         features = np.array([
-            candidate_features(asked, sentence, self.documents[sentence.doc_id], signals.at(row),
+            candidate_features(question, sentence, self.documents[sentence.doc_id], signals.at(row),
                                self.index.lexical.idf)
             for row, sentence in zip(rows, sentences)
         ], dtype=np.float64).reshape(len(rows), -1)
-        return Candidates(rows=rows, features=features, signals=signals)
+        scores = self.ranker.score(relative(features)) if len(rows) else np.zeros(0)
+        return Candidates(rows=rows, features=features, scores=scores, signals=signals)
 
     @staticmethod
     def _with_documents_of(own: Signals, conversation: Signals) -> Signals:
@@ -219,64 +187,6 @@ class Retriever:
             values[name] = conversation.values[name]
         return replace(own, values=values)
 
-    def _sentence(self, row: int):
+    def sentence(self, row: int) -> Chunk:
+        """The sentence in row `row` of the `SentenceTable`."""
         return self.index.chunks[int(self.table.chunk_ids[row])]
-
-    def read(self, question: str, rows: np.ndarray, order: np.ndarray) -> dict[int, SentenceReading]:
-        """The reader's verdicts on the first READ_DEPTH candidates of `order`, by candidate.
-        A document's headline is not read: it is shown as the title, never quoted, and a reader
-        asked a question that restates it would rank it first."""
-        if self.reader is None:
-            return {}
-        candidates = ((int(i), self._sentence(rows[i])) for i in order)
-        picked = list(islice(((i, sentence) for i, sentence in candidates
-                              if not is_headline(sentence, self.documents[sentence.doc_id])), READ_DEPTH))
-        chosen = [i for i, _ in picked]
-        sentences = [sentence for _, sentence in picked]
-        wanted = [(sentence.doc_id, sentence.first_sentence) for sentence in sentences]
-        found = read_in_documents(self.reader, question, wanted, self.sentence_spans, self.texts)
-        return {i: found[key] for i, key in zip(chosen, wanted)}
-
-    def reranked(self, scores: np.ndarray, readings: dict[int, SentenceReading]) -> tuple[np.ndarray, np.ndarray]:
-        """Read candidates ordered by the rerank model over the ranker's and the reader's
-        scores, then the rest in the ranker's order; and each candidate's final score."""
-        order = np.argsort(-scores, kind="stable")
-        if not readings:
-            return order, scores
-        read = [i for i in order if i in readings]
-        final = self.rerank.score(rerank_features(scores[read], np.array([readings[i].score for i in read])))
-        floor = float(final.min())
-        combined = np.minimum(scores, floor)
-        combined[read] = final
-        rest = [i for i in order if i not in readings]
-        return np.array([read[k] for k in np.argsort(-final, kind="stable")] + rest, dtype=np.int64), combined
-
-    def run(self, question: str, *, top_k: int = 5, context: Conversation | None = None) -> tuple[list[Hit], Signals]:
-        """The `top_k` best sentences, best first, and the signals behind them."""
-        found = self.candidates(question, context=context)
-        scores = self.ranker.score(relative(found.features)) if len(found.rows) else np.zeros(0)
-        readings = self.read(question, found.rows, np.argsort(-scores, kind="stable"))
-        order, scores = self.reranked(scores, readings)
-        order = order[:top_k]
-        hits = [
-            Hit(
-                chunk_id=int(self.table.chunk_ids[found.rows[i]]),
-                score=float(scores[i]),
-                features={**dict(zip(FEATURES, map(float, found.features[i]))),
-                          "reader": readings[i].score if i in readings else UNREAD},
-                reading=readings.get(i),
-            )
-            for i in order
-        ]
-        return hits, found.signals
-
-
-def load_rerank(path: Path = RERANK_FILE) -> LinearModel:
-    return LinearModel.load(path, RERANK_FEATURES)
-
-
-def rerank_features(ranker_scores: np.ndarray, reader_scores: np.ndarray) -> np.ndarray:
-    """RERANK_FEATURES rows: the ranker's log-odds and the reader's score (within ±UNREAD)."""
-    probability = np.clip(np.asarray(ranker_scores, dtype=np.float64), 1e-9, 1 - 1e-9)
-    reader = np.clip(np.nan_to_num(np.asarray(reader_scores, dtype=np.float64), neginf=UNREAD), UNREAD, -UNREAD)
-    return np.column_stack([np.log(probability / (1 - probability)), reader])

@@ -1,8 +1,9 @@
-"""Word-level text helpers shared by the lexical index and the answer scorer.
+"""Word-level text helpers shared by the chunker, the lexical index, question reading and the ranker.
 
 Tokens are lowercased word characters, stemmed with the Snowball English stemmer, with common
-function words dropped. What it leaves out: languages other than English get no stemming or
-stop words (their words still match exactly).
+function words dropped. Nothing here depends on the rest of the package. What it leaves out:
+languages other than English get no stemming or stop words (their words still match exactly),
+and which words are English (the embedding model's vocabulary, `qa.embedder.dictionary_stems`).
 """
 
 from __future__ import annotations
@@ -42,18 +43,3 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """Stemmed content terms: the tokens the lexical index and term overlap work on."""
     return [stem(word) for word in words(text) if word not in STOPWORDS and word != "_"]
-
-
-@lru_cache(maxsize=1)
-def dictionary_stems() -> frozenset[str]:
-    """Stems of the words the embedding model's vocabulary holds whole: English words spelled
-    right, whether or not a corpus has them."""
-    from qa.embedder import model_path
-
-    vocabulary = (model_path() / "vocab.txt").read_text(encoding="utf-8").split()
-    return frozenset(stem(word) for word in vocabulary if len(word) >= 4 and word.isascii() and word.isalpha())
-
-
-POLITE_OPENING = re.compile(r"^(?:(?:please|hey|hi|ok|okay|so|now)\W+|(?:can|could|would|will) you\s+|i want you to\s+)+",
-                            re.IGNORECASE)
-""""Please", "Could you" and the like before what a person actually asks."""

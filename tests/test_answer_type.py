@@ -1,8 +1,16 @@
 """What kind of answer a question asks for, whether a sentence holds one, and where it sits."""
 
+from dataclasses import replace
+
 import pytest
 
-from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, question_type
+from qa.answer_type import answer_span, holds
+from qa.question import AnswerType, Question, read_question
+
+
+def asking(kind: AnswerType, question: str) -> Question:
+    """`question` as read, asking for `kind` whatever its words say."""
+    return replace(read_question(question), kind=kind)
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -44,14 +52,14 @@ from qa.answer_type import AnswerType, answer_span, holds, metadata_asked, quest
     ("WHAT DOES BPI STAND FOR?", AnswerType.EXPANSION),
 ])
 def test_question_types(question, kind):
-    assert question_type(question) is kind
+    assert read_question(question).kind is kind
 
 
 def test_several_names_need_more_than_one_new_name():
-    question = "Name the bands on the bill."
-    assert holds(AnswerType.NAMES, "The bill has Blur, Oasis and Pulp.", question)
-    assert not holds(AnswerType.NAMES, "The bill was drawn up in London.", question)
-    assert holds(AnswerType.PERSON, "The bill was drawn up in London.", "Who drew up the bill?")
+    question = read_question("Name the bands on the bill.")
+    assert holds("The bill has Blur, Oasis and Pulp.", question)
+    assert not holds("The bill was drawn up in London.", question)
+    assert holds("The bill was drawn up in London.", read_question("Who drew up the bill?"))
 
 
 @pytest.mark.parametrize("kind, sentence, expected", [
@@ -68,7 +76,7 @@ def test_several_names_need_more_than_one_new_name():
     (AnswerType.PERCENT, "Turnout rose sharply this year.", False),
 ])
 def test_figures_of_the_asked_for_kind(kind, sentence, expected):
-    assert holds(kind, sentence, "") is expected
+    assert holds(sentence, Question(text="", kind=kind)) is expected
 
 
 @pytest.mark.parametrize("kind, text, question, expected", [
@@ -104,39 +112,41 @@ def test_figures_of_the_asked_for_kind(kind, sentence, expected):
      "British Phonographic Industry"),
 ])
 def test_answer_span_is_the_asked_for_stretch_of_the_text(kind, text, question, expected):
-    start, end = answer_span(kind, text, question)
+    start, end = answer_span(text, asking(kind, question))
     assert text[start:end] == expected
 
 
 def test_identity_needs_a_description_or_a_title_beside_the_name():
-    question = "Who is Jane Porter?"
-    assert holds(AnswerType.IDENTITY, "The bridge was opened by the mayor Jane Porter.", question)
-    assert not holds(AnswerType.IDENTITY, "The bridge was opened by Jane Porter on Monday.", question)
-    assert not holds(AnswerType.IDENTITY, "The mayor opened the bridge.", question)
-    assert not holds(AnswerType.IDENTITY, "I attack Jane Porter politically.", question)
-    assert not holds(AnswerType.IDENTITY, "The council criticised Jane Porter today.", question)
-    assert not holds(AnswerType.IDENTITY, "He chairs the Jane Porter Trust.", question)
-    assert holds(AnswerType.IDENTITY, "Tory leader Jane Porter spoke.", question)
-    assert not holds(AnswerType.IDENTITY, "They build upon Jane Porter's work.", question)
-    assert not holds(AnswerType.IDENTITY, "She met Jane Porter a week ago.", question)
+    question = read_question("Who is Jane Porter?")
+    assert question.kind is AnswerType.IDENTITY and question.named == "Jane Porter"
+    assert holds("The bridge was opened by the mayor Jane Porter.", question)
+    assert not holds("The bridge was opened by Jane Porter on Monday.", question)
+    assert not holds("The mayor opened the bridge.", question)
+    assert not holds("I attack Jane Porter politically.", question)
+    assert not holds("The council criticised Jane Porter today.", question)
+    assert not holds("He chairs the Jane Porter Trust.", question)
+    assert holds("Tory leader Jane Porter spoke.", question)
+    assert not holds("They build upon Jane Porter's work.", question)
+    assert not holds("She met Jane Porter a week ago.", question)
 
 
 def test_an_acronym_is_expanded_only_by_words_whose_initials_spell_it():
-    question = "What does DNA stand for?"
-    assert not holds(AnswerType.EXPANSION, "There are 200,000 backlogged DNA samples.", question)
-    assert not holds(AnswerType.EXPANSION, "Detectives Now Ask for help.", "What does DNB stand for?")
-    assert holds(AnswerType.EXPANSION, "Detectives Now Ask for help.", question)
+    question = read_question("What does DNA stand for?")
+    assert question.kind is AnswerType.EXPANSION and question.acronym == "DNA"
+    assert not holds("There are 200,000 backlogged DNA samples.", question)
+    assert not holds("Detectives Now Ask for help.", read_question("What does DNB stand for?"))
+    assert holds("Detectives Now Ask for help.", question)
 
 
 def test_a_name_written_with_an_unusual_space_is_still_a_span_of_the_text():
     text = "Jo Lee said the captain is Ann\u00a0Hale, who joined."
-    start, end = answer_span(AnswerType.PERSON, text, "Who is the new captain?")
+    start, end = answer_span(text, asking(AnswerType.PERSON, "Who is the new captain?"))
     assert 0 <= start < end <= len(text)
 
 
 def test_names_the_question_already_gives_are_not_the_answer():
     text = "Jane Porter said Tom Reed would run the ferry."
-    start, end = answer_span(AnswerType.PERSON, text, "Who did Jane Porter say would run the ferry?")
+    start, end = answer_span(text, read_question("Who did Jane Porter say would run the ferry?"))
     assert text[start:end] == "Tom Reed"
 
 
@@ -150,6 +160,6 @@ def test_names_the_question_already_gives_are_not_the_answer():
     ("Who opened the bridge?", ()),
 ])
 def test_questions_about_the_document_itself(question, fields):
-    assert metadata_asked(question) == fields
+    assert read_question(question).metadata == fields
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from qa import QA, Answer, Document, QuestionError
 from qa.confidence import THRESHOLD, name_absent, standout
-from qa.question import CANNOT_QUOTE, MAX_QUESTION_CHARS, clean_question
+from qa.question import CANNOT_QUOTE, MAX_QUESTION_CHARS, read_question
 
 from conftest import MUSEUM, NEWS
 
@@ -82,9 +82,9 @@ def test_huge_question_is_cut_with_a_note(fake_bot):
     assert reply.notes and "only its first" in reply.notes[0]
 
 
-def test_clean_question_rejects_non_text():
+def test_reading_a_question_rejects_non_text():
     with pytest.raises(QuestionError):
-        clean_question(None)
+        read_question(None)
 
 
 def test_history_is_accepted_and_validated(fake_bot):
@@ -171,7 +171,7 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
     "What did the forecast say about rain this weekend?",
 ])
 def test_questions_that_merely_look_like_requests_are_answered(question):
-    assert clean_question(question).for_quoting
+    assert read_question(question).for_quoting
 
 
 def test_standout_is_the_best_sentence_s_lead_over_the_tenth_best():
@@ -188,10 +188,10 @@ def test_standout_is_the_best_sentence_s_lead_over_the_tenth_best():
 def test_a_named_thing_the_document_never_mentions_is_noticed():
     island = Document(id="i.txt", text="About 3,000 people live on Dominica, which has a population of 70,000.",
                       title="Island census", path="i.txt")
-    assert name_absent("What is the population of Brazil?", island) == 1.0
-    assert name_absent("What is the population of Dominica?", island) == 0.0
-    assert name_absent("What is the population of the island?", island) == 0.0
-    assert name_absent("How many people live in the Island Census area?", island) == 0.0
+    assert name_absent(read_question("What is the population of Brazil?"), island) == 1.0
+    assert name_absent(read_question("What is the population of Dominica?"), island) == 0.0
+    assert name_absent(read_question("What is the population of the island?"), island) == 0.0
+    assert name_absent(read_question("How many people live in the Island Census area?"), island) == 0.0
 
 
 def bridge_quotes(tmp_path, index_dir, fake_embedder, second_report: str):

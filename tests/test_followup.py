@@ -1,10 +1,11 @@
 import pytest
 
-from qa import QA
+from qa import QA, QuestionError, Turn
 from qa.followup import Conversation, conversation_context, leans_on_history
+from qa.records import Quoted
+from qa.render import read_turns
 
 from conftest import MUSEUM, NEWS
-
 
 
 @pytest.mark.parametrize("question", ["Who wrote it?", "Where does he lecture?", "Over how many years?",
@@ -20,15 +21,16 @@ def test_questions_that_stand_alone(question):
 
 
 def test_context_reaches_back_to_the_last_question_that_stood_alone():
-    history = [
+    history = read_turns([
         {"role": "user", "content": "Which book won the Guardian First Book Award?"},
         {"role": "assistant", "content": "A book about mutants."},
         {"role": "user", "content": "Who wrote it?"},
         {"role": "assistant", "content": "Armand Marie Leroi."},
-    ]
+    ])
     assert conversation_context("Where does he lecture?", history) == Conversation(
-        turns="Which book won the Guardian First Book Award? Who wrote it?", last_quote="")
-    assert conversation_context("Where does he lecture?", None) is None
+        turns="Which book won the Guardian First Book Award? Who wrote it?", last_quote="",
+        names="Guardian First Book Award")
+    assert conversation_context("Where does he lecture?", ()) is None
     assert conversation_context("Which museum reopened on Friday in the city?", history) is None
 
 
@@ -60,12 +62,43 @@ def test_self_contained_question_is_not_disturbed_by_history(two_story_bot):
 
 
 
+def test_a_follow_up_reads_the_same_from_the_engine_s_answers_as_from_their_rendered_text(two_story_bot):
+    first = "Why did the city museum close before it reopened on Friday?"
+    reply = two_story_bot.answer(first)
+    kept = [Turn.of(first, reply)]
+    shown = [{"role": "user", "content": first}, {"role": "assistant", "content": reply.text}]
+    assert read_turns(shown) == tuple(kept)
+    assert kept[0].quoted.source == "museum.txt" and kept[0].quoted.text == reply.quotes[0].text
+    question = "What did it cost to build?"
+    assert two_story_bot.answer(question, kept) == two_story_bot.answer(question, shown)
+
+
 def test_the_last_answer_s_quote_is_carried_but_not_an_abstention_s():
     answered = "> “The bridge cost **£4\\.2m** &amp; more\\.”\n\n— *Harbour town* · `bridge.txt`, characters 1–2"
     history = [{"role": "user", "content": "What did the bridge cost?"}, {"role": "assistant", "content": answered}]
-    assert conversation_context("And when did it open?", history).last_quote == "“The bridge cost £4.2m & more.”"
+    assert conversation_context("And when did it open?", read_turns(history)).last_quote == \
+        "“The bridge cost £4.2m & more.”"
     abstained = "The documents don't say. The closest passage I found, which may be related:\n\n> “Other words.”"
     history[1] = {"role": "assistant", "content": abstained}
-    assert conversation_context("And when did it open?", history).last_quote == ""
+    assert conversation_context("And when did it open?", read_turns(history)).last_quote == ""
     history[1] = {"role": "assistant", "content": "*Searched as “x”, in the documents' spelling.*\n\n" + abstained}
-    assert conversation_context("And when did it open?", history).last_quote == ""
+    assert conversation_context("And when did it open?", read_turns(history)).last_quote == ""
+
+
+def test_plain_text_history_is_read_back_into_turns():
+    said = ("*Searched as “x”, in the documents' spelling.*\n\n> “We are **proud** of it\\_now,” said Jo\\.\n\n"
+            "— the mayor, Jane \\*Porter\\*, in *Harbour town \\(BBC, 2004\\)* · `` a`b.txt ``, p. 2, "
+            "characters 10–42 (the same words, or nearly, are also in `c.txt`)")
+    turns = read_turns([{"role": "assistant", "content": "Hello."},
+                        {"role": "user", "content": "Who said it?"}, {"role": "assistant", "content": said},
+                        {"role": "user", "content": "And then?"}])
+    assert turns == (
+        Turn("", quoted=None),
+        Turn("Who said it?", quoted=Quoted("“We are proud of it_now,” said Jo.", source="a`b.txt", start=10, end=42,
+                                           speaker="the mayor, Jane *Porter*")),
+        Turn("And then?", replied=False),
+    )
+    assert read_turns([{"role": "assistant", "content": "> Words without a source line."}])[0].quoted == \
+        Quoted("Words without a source line.")
+    with pytest.raises(QuestionError, match="history"):
+        read_turns([{"role": "robot", "content": "x"}])

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from qa.question import clean_question
+from qa.question import read_question
 from serving import bundled_copy, connect, post_answer, running_server
 from test_api import BAD_REQUESTS, OVER_CAP, assert_plain_error
 
@@ -134,7 +134,7 @@ def test_json_api_cuts_a_question_over_a_thousand_characters_with_a_note(server)
     question = "Who chairs the board? " * 100
     status, reply = post_answer(connect(server), {"question": question})
     assert status == 200
-    assert "only its first" in reply["notes"][0] and reply["notes"][0] == clean_question(question).notes[0]
+    assert "only its first" in reply["notes"][0] and reply["notes"][0] == read_question(question).notes[0]
 
 
 @pytest.mark.parametrize(("body", "headers", "status", "words"), BAD_REQUESTS)

@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO))
 
 from qa import reader as reader_module  # noqa: E402
 from qa.evaluate import _normal, read_cases  # noqa: E402
-from qa.ranker import relative  # noqa: E402
-from qa.retriever import READ_DEPTH  # noqa: E402
+from qa.question import read_question  # noqa: E402
+from qa.rerank import READ_DEPTH  # noqa: E402
 
 WIKIQA_DEV = REPO.parent / "shared" / "train" / "wikiqa" / "WikiQA-dev.tsv"
 HELD_OUT = REPO / "build" / "heldout" / "answerable"
@@ -74,23 +74,24 @@ def learning_curve(snapshots: list[Path]) -> list[dict]:
     from qa.engine import QA
 
     bot = QA.from_directory(HELD_OUT / "corpus")
-    retriever = bot.retriever
+    retriever, reranker = bot.retriever, bot.reranker
     cases = [c for c in read_cases(HELD_OUT / "questions.jsonl") if c.answerable]
     prepared = []
     for case in cases:
-        found = retriever.candidates(case.question)
-        order = np.argsort(-retriever.ranker.score(relative(found.features)), kind="stable")
+        question = retriever.spelled(read_question(case.question))
+        found = retriever.candidates(question)
+        order = np.argsort(-found.scores, kind="stable")
         wanted = [_normal(a) for a in case.answers if a.strip()]
-        holds = [any(a in _normal(bot._quote(retriever._sentence(row), 0.0).text) for a in wanted)
+        holds = [any(a in _normal(bot._quote(retriever.sentence(row), 0.0).text) for a in wanted)
                  for row in found.rows]
-        prepared.append((case.question, found.rows, order, holds))
+        prepared.append((question, found.rows, order, holds))
     rows = [{"snapshot": "engine without reader", "questions_seen": 0,
              "hit@1": sum(holds[order[0]] for _, _, order, holds in prepared), "of": len(prepared)}]
     for folder in snapshots:
-        retriever.reader = reader_module.Reader(folder)
+        reranker.reader = reader_module.Reader(folder)
         hits = 0
         for question, found_rows, order, holds in prepared:
-            readings = retriever.read(question, found_rows, order)
+            readings = reranker.read(question, found_rows, order)
             best = max(readings, key=lambda k: readings[k].score) if readings else order[0]
             hits += holds[best]
         manifest = json.loads((folder / reader_module.MANIFEST_FILE).read_text(encoding="utf-8"))

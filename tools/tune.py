@@ -40,9 +40,10 @@ from qa.confidence import THRESHOLD
 from qa.engine import QA
 from qa.evaluate import Case, _normal, read_cases
 from qa.linear import LinearModel
-from qa.question import for_quoting
+from qa.question import read_question
 from qa.ranker import relative
-from qa.retriever import RERANK_FEATURES, RERANK_FILE, UNREAD, Blend, rerank_features
+from qa.rerank import RERANK_FEATURES, RERANK_FILE, UNREAD, rerank_features
+from qa.retriever import Blend
 
 REPO = Path(__file__).resolve().parent.parent
 HELD_OUT = REPO / "build" / "heldout"
@@ -85,7 +86,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
 
     def quote_text(row: int) -> str:
         if row not in quote_cache:
-            quote_cache[row] = _normal(bot._quote(bot.retriever._sentence(row), 0.0).text)
+            quote_cache[row] = _normal(bot._quote(bot.retriever.sentence(row), 0.0).text)
         return quote_cache[row]
 
     items = []
@@ -93,18 +94,20 @@ def collect(name: str) -> tuple[QA, list[Item]]:
                  for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()] if name == "heldout" else []
     cases = read_cases(questions)
     for case in cases + off_topic:
-        if len(case.turns) > 1 or not for_quoting(case.question):
+        question = read_question(case.question)
+        if len(case.turns) > 1 or not question.for_quoting:
             continue  # conversations are scored by `qa eval`; declined requests never reach the models
+        question = bot.retriever.spelled(question)
         wanted = [_normal(a) for a in case.answers if a.strip()]
 
         def holds(row: int) -> bool:
             return any(a in quote_text(int(row)) for a in wanted)
 
-        found = bot.retriever.candidates(case.question)
-        ranker_scores = bot.retriever.ranker.score(relative(found.features))
-        readings = bot.retriever.read(case.question, found.rows, np.argsort(-ranker_scores, kind="stable"))
+        found = bot.retriever.candidates(question)
+        ranker_scores = found.scores
+        readings = bot.reranker.read(question, found.rows, np.argsort(-ranker_scores, kind="stable"))
         values = found.signals.values
-        documents = [bot.documents[bot.retriever._sentence(row).doc_id] for row in found.rows]
+        documents = [bot.documents[bot.retriever.sentence(row).doc_id] for row in found.rows]
         items.append(Item(
             set_name=name if case in cases else "offtopic", group=f"{name}:{case.source or 'none'}",
             question=case.question,
@@ -113,7 +116,7 @@ def collect(name: str) -> tuple[QA, list[Item]]:
             dense_hit=holds(int(np.argmax(values["sentence_dense"]))),
             lexical_hit=holds(int(np.argmax(values["sentence_lexical"]))),
             standout=confidence_module.standout(values["sentence_dense"]),
-            name_absent=np.array([confidence_module.name_absent(case.question, document) for document in documents]),
+            name_absent=np.array([confidence_module.name_absent(question, document) for document in documents]),
             ranker_scores=ranker_scores,
             reader=np.array([readings[k].score if k in readings else UNREAD for k in range(len(found.rows))]),
         ))
