@@ -410,7 +410,7 @@ class CorpusIndex:
         saved = _read(folder)
         if saved is None or saved.manifest.get("key") != key:
             return None
-        return cls(key=key, chunks=saved.chunks, vectors=saved.vectors,
+        return cls(key=key, chunks=saved.chunks, vectors=fitted_index(saved.vectors),
                    lexical=LexicalIndex([chunk.context for chunk in saved.chunks]), documents=saved.documents)
 
 
@@ -442,7 +442,7 @@ def _read(folder: Path) -> _Saved | None:
             return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError):
         return None
-    return _Saved(manifest, chunks, fitted_index(vectors), documents)
+    return _Saved(manifest, chunks, vectors, documents)
 
 
 def _previous(root: Path, source: str) -> Previous | None:
