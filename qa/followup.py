@@ -3,8 +3,8 @@
 A question leans on the conversation when it refers back ("it", "he", "there", "that"),
 opens with "and" / "what about", or is too short to stand alone, and names nobody new. Its
 context is the user's turns back to the last one that stood alone, the names those turns
-mention (what "it" or "he" most likely stands for), and the words the last answer quoted (they
-name the story the conversation is about). It reads earlier turns as `Turn` records: what was
+mention (what "it" or "he" most likely stands for), and the words the last answer quoted and
+the document they come from (the story the conversation is about). It reads earlier turns as `Turn` records: what was
 asked and what the reply quoted, never the rendered reply. What it leaves out: resolving which
 earlier entity a pronoun means (the whole earlier question is carried), and reading plain-text
 replies back into turns (`qa.render.read_turns`, at the edge).
@@ -23,6 +23,8 @@ from qa.text import terms
 _REFERS_BACK = re.compile(
     r"\b(it|its|he|him|his|she|her|hers|they|them|their|theirs|there|then|that|this|those|these|"
     r"the same|the former|the latter)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|they|them|their)\b", re.IGNORECASE)
+_POSSESSIVE = {"its", "his", "her", "their"}
 _CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|what else)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+")
 SHORT = 3
@@ -45,6 +47,19 @@ class Conversation:
     """The words the last answer quoted, which tie the conversation to one story ("" if none)."""
     names: str
     """The names those turns mention, each once ("" if none)."""
+    last_source: str | None = None
+    """The document the last answer quoted: the story a follow-up asks about (None if unknown)."""
+
+    def resolved(self, question: str) -> str:
+        """`question` with its one pronoun replaced by the one name the earlier turns mention
+        ("Where does he lecture?" after a turn naming only Armand Leroi), for the reader, which
+        reads one question alone; unchanged when names or pronouns are not one each."""
+        pronouns = list(_PRONOUN.finditer(question))
+        if len(pronouns) != 1 or not self.names or ", " in self.names:
+            return question
+        found = pronouns[0]
+        name = self.names + ("'s" if found.group(0).lower() in _POSSESSIVE else "")
+        return question[: found.start()] + name + question[found.end():]
 
 
 def conversation_context(question: str, history: Sequence[Turn]) -> Conversation | None:
@@ -62,4 +77,5 @@ def conversation_context(question: str, history: Sequence[Turn]) -> Conversation
     replies = [turn for turn in history if turn.replied]
     last = replies[-1].quoted if replies else None
     turns = " ".join(carried)
-    return Conversation(turns=turns, last_quote=last.text if last else "", names=names_in(turns))
+    return Conversation(turns=turns, last_quote=last.text if last else "", names=names_in(turns),
+                        last_source=last.source if last else None)

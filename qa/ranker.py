@@ -4,7 +4,7 @@ Each candidate gets a feature vector: dense and lexical scores of the sentence, 
 around it and of its document; how much of the question (rarer words counting more) it
 contains, with and without the context it borrows; whether it holds the kind of answer the question asks for; whether it is the
 headline; its position and length; whether it states the document's author, date or
-outlet when the question asks for one. A logistic model, fitted on the tuning sets by
+outlet when the question asks for one. A logistic model, fitted on held-out training articles by
 `tools/tune.py` and stored in `ranker_weights.json`, turns them into a score in (0, 1); it
 sees the retrieval scores relative to the question's best candidate.
 What it leaves out: reading the question (it comes as a `Question`, `qa/question.py`) and reading

@@ -71,7 +71,8 @@ class Reranker:
         chosen = [i for i, _ in picked]
         sentences = [sentence for _, sentence in picked]
         wanted = [(sentence.doc_id, sentence.first_sentence) for sentence in sentences]
-        found = read_in_documents(self.reader, question.text, wanted, self.sentence_spans, self.texts)
+        asked = question.conversation.resolved(question.text) if question.conversation else question.text
+        found = read_in_documents(self.reader, asked, wanted, self.sentence_spans, self.texts)
         return {i: found[key] for i, key in zip(chosen, wanted)}
 
     def reranked(self, scores: np.ndarray, readings: dict[int, SentenceReading]) -> tuple[np.ndarray, np.ndarray]:

@@ -95,6 +95,8 @@ class SentenceTable:
         self.document_of_chunk = np.array([numbers.setdefault(c.doc_id, len(numbers)) for c in chunks],
                                           dtype=np.int64)
         self.document_count = len(numbers)
+        self.document_numbers = numbers
+        """Each document's number, as `document_of_chunk` gives it."""
         ordered = len(chunks) == 0 or bool(np.all(np.diff(self.document_of_chunk) >= 0))
         self.document_starts = (np.flatnonzero(np.diff(self.document_of_chunk, prepend=-1)) if ordered else None)
         self.document_of_row = self.document_of_chunk[self.chunk_ids]
@@ -152,10 +154,12 @@ class Retriever:
         """The first step's best sentences with their ranker features and scores; `question`
         must be `spelled`.
 
-        The conversation a follow-up leans on picks the documents: their scores come from the
-        earlier turns, the last answer's quote and the question together, and favour
-        candidates there. Sentences are scored half against the question alone, half against
-        it plus the names the earlier turns mention (what "it" or "he" most likely stands for).
+        The conversation a follow-up leans on picks the documents: candidates come from the
+        document the last answer quoted when it is known (a follow-up asks about the story it was
+        just told), and their document scores come from the earlier turns, the last answer's
+        quote and the question together. Sentences are scored half against the question alone,
+        half against it plus the names the earlier turns mention (what "it" or "he" most likely
+        stands for).
         """
         if question.spelling is None:
             raise ValueError("the question must be spelled first (Retriever.spelled)")
@@ -170,6 +174,11 @@ class Retriever:
             signals = self._with_documents_of(signals, self.signals(spell(story)))
             blended = blended + signals.values["document_dense"] + signals.values["document_lexical"]
         count = min(CANDIDATES, len(blended))
+        story = self.table.document_numbers.get(context.last_source) if context and context.last_source else None
+        if story is not None:
+            in_story = self.table.document_of_row == story
+            blended = np.where(in_story, blended, -np.inf)
+            count = min(count, int(in_story.sum()))
         rows = np.argsort(-blended, kind="stable")[:count]
         sentences = [self.sentence(row) for row in rows]
         features = np.array([

@@ -76,13 +76,25 @@ def test_a_follow_up_reads_the_same_from_the_engine_s_answers_as_from_their_rend
 def test_the_last_answer_s_quote_is_carried_but_not_an_abstention_s():
     answered = "> “The bridge cost **£4\\.2m** &amp; more\\.”\n\n— *Harbour town* · `bridge.txt`, characters 1–2"
     history = [{"role": "user", "content": "What did the bridge cost?"}, {"role": "assistant", "content": answered}]
-    assert conversation_context("And when did it open?", read_turns(history)).last_quote == \
-        "“The bridge cost £4.2m & more.”"
+    carried = conversation_context("And when did it open?", read_turns(history))
+    assert carried.last_quote == "“The bridge cost £4.2m & more.”" and carried.last_source == "bridge.txt"
     abstained = "The documents don't say. The closest passage I found, which may be related:\n\n> “Other words.”"
     history[1] = {"role": "assistant", "content": abstained}
     assert conversation_context("And when did it open?", read_turns(history)).last_quote == ""
     history[1] = {"role": "assistant", "content": "*Searched as “x”, in the documents' spelling.*\n\n" + abstained}
     assert conversation_context("And when did it open?", read_turns(history)).last_quote == ""
+
+
+@pytest.mark.parametrize(("names", "question", "read_as"), [
+    ("Armand Leroi", "Where does he lecture?", "Where does Armand Leroi lecture?"),
+    ("Eastmouth", "What did its bridge cost?", "What did Eastmouth's bridge cost?"),
+    ("Eastmouth", "What did it cost to build it?", "What did it cost to build it?"),
+    ("Jane Porter, Eastmouth", "What did she say?", "What did she say?"),
+    ("", "What did she say?", "What did she say?"),
+    ("Jane Porter", "And then?", "And then?"),
+])
+def test_the_reader_gets_the_one_pronoun_replaced_by_the_one_name(names, question, read_as):
+    assert Conversation(turns="", last_quote="", names=names).resolved(question) == read_as
 
 
 def test_plain_text_history_is_read_back_into_turns():

@@ -11,6 +11,13 @@ scores there are what it gives on text it has not seen. Two sets, in `qa eval`'s
 - `cut/`: the same articles with the sentences holding the answers of up to CUT_PER_ARTICLE
   questions each cut out; those questions, now unanswerable (the article is on topic but no
   longer says), are the set. A question whose answer is still said elsewhere is left out.
+- `one/<article>/`: each cut article alone, the way the product most often runs (one story), with
+  all of its questions: answerable where the answer is still in the text, unanswerable where it
+  was cut (or SQuAD 2.0 wrote it so). Each article is dressed as a news story: front matter
+  (date, author, outlet; the title there too, or as the body's first line the way a saved
+  news page starts with its headline) and, for most, a byline line in one of BYLINES' shapes, with
+  questions about its author, date and outlet (METADATA_QUESTIONS), answerable only where the
+  byline states the field. Names, outlets and dates are drawn at random from made-up lists.
 
 What it leaves out: news. ../shared/eval is for measuring only, and no news with questions sits in
 ../shared/train, so the news figures `qa eval` reports are measured on text none of the fitted
@@ -31,6 +38,27 @@ from train_reader import REPO, Article, load_articles, without_sentence  # noqa:
 
 CUT_PER_ARTICLE = 40
 SEED = 29
+FIRST_NAMES = ("Maria", "Tomas", "Aiko", "Daniel", "Priya", "Kwame", "Elena", "Jonas", "Leila", "Oscar", "Nadia",
+               "Samuel", "Ines", "Viktor", "Grace", "Mehmet")
+LAST_NAMES = ("Keller", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Rahman", "Novak", "Alvarez", "Brennan",
+              "Castellano", "Haddad", "Petrov", "Whitfield", "Osei", "Dumont", "Varga")
+OUTLETS = ("The Northern Ledger", "Harbour Daily", "Capital Wire", "Eastfield Courier", "The Morning Record",
+           "Riverside Post", "Global Desk News", "The Evening Dispatch")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+BYLINES = ("By {author}, {outlet}", "{outlet} | {date_iso} | By {author}", "Published {date_iso} by {author}",
+           "By {author} ({outlet}), {date_long}", "{date_long} - {outlet} reports. By {author}")
+BYLINE_SHARE = 0.8
+HEADLINE_SHARE = 0.5
+METADATA_QUESTIONS = {
+    "author": ("Who wrote this article?", "Who is the author of the story?", "Which journalist wrote the report?",
+               "Who is the reporter behind this piece?", "What is the name of the writer?"),
+    "date": ("When was this article published?", "What date was the story published on?",
+             "On what date was this written?", "When did the report come out?"),
+    "source": ("Which outlet published this story?", "What news site reported this?",
+               "Which newspaper ran the article?", "Which outlet reported this?"),
+}
+"""Ways to ask about a story's author, date and outlet, each asked of every `one/` article."""
 
 
 def file_name(article: Article) -> str:
@@ -67,6 +95,34 @@ def cut_article(article: Article, rng: random.Random) -> tuple[str, list[dict]]:
     return text, cases
 
 
+def dressed_as_news(title: str, text: str, rng: random.Random) -> tuple[str, list[dict]]:
+    """`text` with front matter and (mostly) a byline, and questions about its author, date and outlet."""
+    day = (rng.randrange(1998, 2025), rng.randrange(1, 13), rng.randrange(1, 29))
+    fields = {"author": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}", "outlet": rng.choice(OUTLETS),
+              "date_iso": f"{day[0]:04d}-{day[1]:02d}-{day[2]:02d}",
+              "date_long": rng.choice([f"{day[2]} {MONTHS[day[1] - 1]} {day[0]}", f"{MONTHS[day[1] - 1]} {day[2]}, {day[0]}"])}
+    byline = rng.choice(BYLINES).format(**fields) if rng.random() < BYLINE_SHARE else ""
+    said = {"author": [fields["author"]] if fields["author"] in byline else [],
+            "date": [v for v in (fields["date_iso"], fields["date_long"]) if v in byline],
+            "source": [fields["outlet"]] if fields["outlet"] in byline else []}
+    headline = rng.random() < HEADLINE_SHARE
+    front = (f"---\n{'' if headline else f'title: {title}' + chr(10)}date: {fields['date_iso']}\n"
+             f"author: {fields['author']}\nsource: {fields['outlet']}\n---\n")
+    cases = [{"question": question, "answers": said[field], "answerable": bool(said[field])}
+             for field, questions in METADATA_QUESTIONS.items() for question in questions]
+    lines = [title] * headline + [byline] * bool(byline) + [text]
+    return front + "\n\n".join(lines), cases
+
+
+def one_article_set(article: Article, cut_text: str, cut_cases: list[dict], rng: random.Random) -> tuple[str, list[dict]]:
+    """The cut article alone, dressed as news, with every question of it that still has its answer
+    or lost it to the cut, and the questions about its metadata."""
+    kept = [case for case in answer_cases(article)
+            if not case["answerable"] or case["answers"][0].casefold() in cut_text.casefold()]
+    text, metadata = dressed_as_news(article.document.title, cut_text, rng)
+    return text, kept + cut_cases + [{**case, "source": file_name(article)} for case in metadata]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(REPO / "build" / "heldout"))
@@ -79,9 +135,13 @@ def main() -> int:
     cut = {file_name(a): cut_article(a, rng) for a in articles}
     write_set(out / "cut", {name: text for name, (text, _) in cut.items()},
               [case for _, cases in cut.values() for case in cases])
-    for name in ("answerable", "cut"):
-        rows = (out / name / "questions.jsonl").read_text(encoding="utf-8").splitlines()
-        print(f"{out / name}: {len(articles)} articles, {len(rows)} questions")
+    for article in articles:
+        name = file_name(article)
+        text, cases = one_article_set(article, *cut[name], rng)
+        write_set(out / "one" / Path(name).stem, {name: text}, cases)
+    for folder in [out / "answerable", out / "cut", *sorted((out / "one").iterdir())]:
+        rows = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+        print(f"{folder}: {len(list((folder / 'corpus').glob('*.txt')))} articles, {len(rows)} questions")
     return 0
 
 

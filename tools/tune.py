@@ -1,32 +1,32 @@
 """Fit the ranker, the rerank and the confidence models on held-out training data, and report each variant.
 
-    python tools/heldout.py && python tools/tune.py [--write [--keep-ranker] [--keep-confidence]]
+    python tools/heldout.py && python tools/tune.py [--write]
 
 The sets are `tools/heldout.py`'s: ten SQuAD articles of ../shared/train the reader never trained
-on, as they are ("heldout") and with answer sentences cut out ("heldout-cut", unanswerable),
-plus general off-topic questions asked of that corpus. ../shared/eval is never read here: it is
-what `qa eval` measures on.
+on, as they are ("heldout"), with answer sentences cut out ("heldout-cut", unanswerable), and
+each cut article alone, dressed as a news story with questions about its byline ("heldout-one");
+plus general off-topic questions asked of the whole corpus and of each lone article.
+../shared/eval is never read here: it is what `qa eval` measures on.
 
 For every question it takes the retriever's candidates and labels each by whether its quote
-holds an accepted answer, and has the reader read the saved ranker's first READ_DEPTH. It prints
-hit@1 for dense only, lexical only, the first-step blend and the learned ranker (cross-validated,
-folds grouped by article so no article grades its own answers), how often the answer is among
-the sentences read, the reader alone, and the rerank model over the ranker's and the reader's
-scores (cross-validated and fitted on all); then it fits the confidence model (answerable vs
-not) on the reranked first candidates and prints the abstention figures at the threshold and the
-ROC AUC. With --write the fitted weights replace qa/ranker_weights.json, qa/rerank_weights.json
-and qa/confidence_weights.json, less what --keep-ranker and --keep-confidence keep (`make tune`
-keeps both). The ranker stays because the reader reads its choices, so a refitted ranker means
-running this again. The confidence model stays because one fitted on these Wikipedia sets does
-not carry over to news: it abstained falsely on 8 of dev's 20 answerable questions (see
-docs/quality-log.md).
+holds an accepted answer. It prints hit@1 for dense only, lexical only, the first-step blend, the
+saved ranker and the learned ranker (cross-validated, folds grouped by article so no article
+grades its own answers, and fitted on all). The reader then reads the first READ_DEPTH of the
+ranker fitted here, the one that ships, so one run fits everything on the reads the engine will
+make: it prints how often the answer is among the sentences read, the reader alone, and the
+rerank model over the ranker's and the reader's scores (cross-validated and fitted on all); then
+it fits the confidence model (answerable vs not) on the reranked first candidates, picks its
+threshold (the highest that declines at most FALSE_ABSTENTION_BUDGET of the answerable questions)
+and prints the abstention figures at it and nearby, and the ROC AUC. With --write the fitted
+weights replace qa/ranker_weights.json, qa/rerank_weights.json and qa/confidence_weights.json
+(with the threshold).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,28 +36,29 @@ from sklearn.model_selection import GroupKFold
 
 from qa import confidence as confidence_module
 from qa import ranker as ranker_module
-from qa.confidence import THRESHOLD
 from qa.engine import QA
 from qa.evaluate import Case, _normal, read_cases
 from qa.linear import LinearModel
-from qa.question import read_question
+from qa.embedder import MiniLMEmbedder
+from qa.question import Question, read_question
 from qa.ranker import relative
 from qa.rerank import RERANK_FEATURES, RERANK_FILE, UNREAD, rerank_features
 from qa.retriever import Blend
 
 REPO = Path(__file__).resolve().parent.parent
 HELD_OUT = REPO / "build" / "heldout"
-SETS = {
-    "heldout": (HELD_OUT / "answerable" / "questions.jsonl", HELD_OUT / "answerable" / "corpus"),
-    "heldout-cut": (HELD_OUT / "cut" / "questions.jsonl", HELD_OUT / "cut" / "corpus"),
-}
-SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0}
+SETS = {"heldout": ["answerable"], "heldout-cut": ["cut"], "heldout-one": ["one/*"]}
+"""Each set's folders under HELD_OUT (glob patterns), each a corpus/ beside a questions.jsonl."""
+SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "heldout-one": 1.0}
 """Share of the ranker's fit each set carries, whatever its size."""
-CONFIDENCE_SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "offtopic": 0.5}
+CONFIDENCE_SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "heldout-one": 1.0, "offtopic": 0.5}
 """Share of the confidence fit: the on-topic questions a cut article no longer answers weigh as
 much as the answerable ones (with SQuAD 2.0's written-to-look-answerable ones among them)."""
+FALSE_ABSTENTION_BUDGET = 0.05
+"""The share of answerable held-out questions the confidence threshold may decline."""
 OFF_TOPIC = Path(__file__).with_name("offtopic_questions.txt")
-"""General questions no news corpus answers, asked of the first set's corpus as unanswerable ones."""
+"""General questions no news corpus answers, asked as unanswerable ones of the "heldout" corpus
+and of each "heldout-one" article."""
 
 
 @dataclass
@@ -73,54 +74,64 @@ class Item:
     standout: float
     name_absent: np.ndarray
     """Per candidate: `confidence.name_absent` of the question and the candidate's document."""
-    ranker_scores: np.ndarray
-    """Per candidate: the saved ranker's score, which picks the candidates the reader reads."""
-    reader: np.ndarray
-    """Per candidate: the reader's score, `retriever.UNREAD` where it was not read."""
+    asked: Question
+    rows: np.ndarray
+    bot: QA
+    ranker_scores: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per candidate: the shipping ranker's score, which picks the candidates the reader reads
+    (set by `read`)."""
+    reader: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per candidate: the reader's score, `retriever.UNREAD` where it was not read (set by `read`)."""
 
 
-def collect(name: str) -> tuple[QA, list[Item]]:
-    questions, corpus = SETS[name]
-    bot = QA.from_directory(corpus)
-    quote_cache: dict[int, str] = {}
-
-    def quote_text(row: int) -> str:
-        if row not in quote_cache:
-            quote_cache[row] = _normal(bot._quote(bot.retriever.sentence(row), 0.0).text)
-        return quote_cache[row]
-
+def collect(name: str, embedder: MiniLMEmbedder) -> list[Item]:
+    """Every question of the set's folders with its candidates, labelled; not read yet."""
     items = []
-    off_topic = [Case(turns=(line,), answers=(), answerable=False)
-                 for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()] if name == "heldout" else []
-    cases = read_cases(questions)
-    for case in cases + off_topic:
-        question = read_question(case.question)
-        if len(case.turns) > 1 or not question.for_quoting:
-            continue  # conversations are scored by `qa eval`; declined requests never reach the models
-        question = bot.retriever.spelled(question)
-        wanted = [_normal(a) for a in case.answers if a.strip()]
+    for folder in sorted(path for pattern in SETS[name] for path in HELD_OUT.glob(pattern)):
+        bot = QA.from_directory(folder / "corpus", embedder=embedder)
+        quote_cache: dict[int, str] = {}
 
-        def holds(row: int) -> bool:
-            return any(a in quote_text(int(row)) for a in wanted)
+        def quote_text(row: int) -> str:
+            if row not in quote_cache:
+                quote_cache[row] = _normal(bot._quote(bot.retriever.sentence(row), 0.0).text)
+            return quote_cache[row]
 
-        found = bot.retriever.candidates(question)
-        ranker_scores = found.scores
-        readings = bot.reranker.read(question, found.rows, np.argsort(-ranker_scores, kind="stable"))
-        values = found.signals.values
-        documents = [bot.documents[bot.retriever.sentence(row).doc_id] for row in found.rows]
-        items.append(Item(
-            set_name=name if case in cases else "offtopic", group=f"{name}:{case.source or 'none'}",
-            question=case.question,
-            answerable=case.answerable, features=found.features,
-            labels=np.array([holds(row) for row in found.rows], dtype=bool),
-            dense_hit=holds(int(np.argmax(values["sentence_dense"]))),
-            lexical_hit=holds(int(np.argmax(values["sentence_lexical"]))),
-            standout=confidence_module.standout(values["sentence_dense"]),
-            name_absent=np.array([confidence_module.name_absent(question, document) for document in documents]),
-            ranker_scores=ranker_scores,
-            reader=np.array([readings[k].score if k in readings else UNREAD for k in range(len(found.rows))]),
-        ))
-    return bot, items
+        off_topic = [Case(turns=(line,), answers=(), answerable=False)
+                     for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
+        cases = read_cases(folder / "questions.jsonl")
+        for case in cases + (off_topic if name in ("heldout", "heldout-one") else []):
+            question = read_question(case.question)
+            if len(case.turns) > 1 or not question.for_quoting:
+                continue  # conversations are scored by `qa eval`; declined requests never reach the models
+            question = bot.retriever.spelled(question)
+            wanted = [_normal(a) for a in case.answers if a.strip()]
+
+            def holds(row: int) -> bool:
+                return any(a in quote_text(int(row)) for a in wanted)
+
+            found = bot.retriever.candidates(question)
+            values = found.signals.values
+            documents = [bot.documents[bot.retriever.sentence(row).doc_id] for row in found.rows]
+            items.append(Item(
+                set_name=name if case in cases else "offtopic", group=case.source or "none",
+                question=case.question,
+                answerable=case.answerable, features=found.features,
+                labels=np.array([holds(row) for row in found.rows], dtype=bool),
+                dense_hit=holds(int(np.argmax(values["sentence_dense"]))),
+                lexical_hit=holds(int(np.argmax(values["sentence_lexical"]))),
+                standout=confidence_module.standout(values["sentence_dense"]),
+                name_absent=np.array([confidence_module.name_absent(question, document) for document in documents]),
+                asked=question, rows=found.rows, bot=bot,
+            ))
+    return items
+
+
+def read(items: list[Item], ranker: LinearModel) -> None:
+    """Has the reader read each item's first READ_DEPTH candidates by `ranker`, as the engine would."""
+    for item in items:
+        item.ranker_scores = ranker.score(relative(item.features)) if len(item.rows) else np.zeros(0)
+        readings = item.bot.reranker.read(item.asked, item.rows, np.argsort(-item.ranker_scores, kind="stable"))
+        item.reader = np.array([readings[k].score if k in readings else UNREAD for k in range(len(item.rows))])
 
 
 def rate(items: list[Item], hit) -> str:
@@ -206,77 +217,80 @@ def fit_confidence(rows: np.ndarray, items: list[Item]) -> LinearModel:
     return LinearModel(confidence_module.FEATURES, model.coef_[0], float(model.intercept_[0]))
 
 
+def chosen_threshold(probability: np.ndarray, answerable: np.ndarray) -> float:
+    """The highest threshold (in hundredths) declining at most FALSE_ABSTENTION_BUDGET of the answerable."""
+    grid = np.round(np.arange(0.01, 1.0, 0.01), 2)
+    within = [t for t in grid if np.mean(probability[answerable] < t) <= FALSE_ABSTENTION_BUDGET]
+    return float(max(within, default=grid[0]))
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sets", nargs="+", default=list(SETS))
-    parser.add_argument("--write", action="store_true")
-    parser.add_argument("--keep-ranker", action="store_true", help="keep the saved ranker")
-    parser.add_argument("--keep-confidence", action="store_true", help="keep the saved confidence model")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--write", action="store_true", help="save the fitted models into qa/")
     args = parser.parse_args()
-    items = [item for name in args.sets for item in collect(name)[1]]
-    by_set = {name: [i for i in items if i.set_name == name] for name in args.sets}
-    sets_seen = [*args.sets, "offtopic"]
-    current = ranker_module.load_ranker()
-    blend_first = lambda item: bool(item.labels[0])  # candidates come in first-step order
+    embedder = MiniLMEmbedder()
+    items = [item for name in args.sets for item in collect(name, embedder)]
+    fit_and_report(items, [*args.sets, "offtopic"], write=args.write)
+    return 0
+
+
+def fit_and_report(items: list[Item], set_names: list[str], *, write: bool) -> None:
+    by_set = {name: [i for i in items if i.set_name == name] for name in set_names if name != "offtopic"}
+    saved = ranker_module.load_ranker()
+    blend_first = lambda item: bool(item.labels[0])  # candidates come in first-step order  # noqa: E731
     print(f"first-step blend: {Blend()}")
     for label, hit in [("dense only", lambda i: i.dense_hit), ("lexical only", lambda i: i.lexical_hit),
-                       ("blend", blend_first), ("ranker (saved)", lambda i: top_hit(current, i))]:
+                       ("blend", blend_first), ("ranker (saved)", lambda i: top_hit(saved, i))]:
+        print(f"{label:>16}: " + "  ".join(f"{n} {rate(group, hit)}" for n, group in by_set.items()))
+    groups = np.array([i.group for i in items])
+    folds = list(GroupKFold(n_splits=5).split(items, groups=groups))
+    index_of = {id(item): k for k, item in enumerate(items)}
+
+    def report(label: str, hit) -> None:
         print(f"{label:>16}: " + "  ".join(f"{n} {rate(group, hit)}" for n, group in by_set.items()))
 
-    groups = np.array([i.group for i in items])
-    cv_hits: dict[int, bool] = {}
-    cv_reranked: dict[int, bool] = {}
-    for train, test in GroupKFold(n_splits=5).split(items, groups=groups):
-        model = fit_ranker([items[k] for k in train])
-        rerank = fit_rerank([items[k] for k in train])
-        for k in test:
-            cv_hits[k] = top_hit(model, items[k])
-            cv_reranked[k] = bool(items[k].labels[reranked_best(rerank, items[k])])
-    index_of = {id(item): k for k, item in enumerate(items)}
-    print(f"{'ranker (CV)':>16}: " + "  ".join(
-        f"{n} {rate(group, lambda i: cv_hits[index_of[id(i)]])}" for n, group in by_set.items()))
-
+    cv_hits = {k: top_hit(model, items[k]) for train, test in folds
+               for model in [fit_ranker([items[k] for k in train])] for k in test}
+    report("ranker (CV)", lambda i: cv_hits[index_of[id(i)]])
     ranker = fit_ranker(items)
     print("ranker weights:", dict(zip(ranker.features, np.round(ranker.weights, 2))), round(ranker.bias, 2))
-    print(f"{'ranker (fit all)':>16}: " + "  ".join(f"{n} {rate(group, lambda i: top_hit(ranker, i))}" for n, group in by_set.items()))
-    print(f"{'read (saved top)':>16}: " + "  ".join(
-        f"{n} {rate(group, lambda i: bool(i.labels[read_rows(i)].any()))}" for n, group in by_set.items()))
-    print(f"{'reader only':>16}: " + "  ".join(
-        f"{n} {rate(group, lambda i: bool(i.labels[reader_best(i)]))}" for n, group in by_set.items()))
-    print(f"{'rerank (CV)':>16}: " + "  ".join(
-        f"{n} {rate(group, lambda i: cv_reranked[index_of[id(i)]])}" for n, group in by_set.items()))
+    report("ranker (fit all)", lambda i: top_hit(ranker, i))
+
+    read(items, ranker)
+    report("read (its top)", lambda i: bool(i.labels[read_rows(i)].any()))
+    report("reader only", lambda i: bool(i.labels[reader_best(i)]))
+    cv_reranked = {k: bool(items[k].labels[reranked_best(model, items[k])]) for train, test in folds
+                   for model in [fit_rerank([items[k] for k in train])] for k in test}
+    report("rerank (CV)", lambda i: cv_reranked[index_of[id(i)]])
     rerank = fit_rerank(items)
     print("rerank weights:", dict(zip(rerank.features, np.round(rerank.weights, 2))))
-    print(f"{'rerank (fit all)':>16}: " + "  ".join(
-        f"{n} {rate(group, lambda i: bool(i.labels[reranked_best(rerank, i)]))}" for n, group in by_set.items()))
+    report("rerank (fit all)", lambda i: bool(i.labels[reranked_best(rerank, i)]))
 
-    if args.keep_ranker:
-        ranker = current
     choose = lambda item: reranked_best(rerank, item)  # noqa: E731
     confidence = fit_confidence(confidence_rows(choose, items), items)
     print("confidence weights:", dict(zip(confidence.features, np.round(confidence.weights, 2))), round(confidence.bias, 2))
     probability = confidence.score(confidence_rows(choose, items))
     answerable = np.array([i.answerable for i in items])
     sets = np.array([i.set_name for i in items])
-    for name in sets_seen:
+    for name in set_names:
         mask = sets == name
         if len(set(answerable[mask])) == 2:
             print(f"  {name}: ROC AUC {roc_auc_score(answerable[mask], probability[mask]):.3f}")
-    for threshold in sorted({0.3, 0.35, 0.4, 0.45, 0.5, THRESHOLD}):
-        print(f"  threshold {threshold}" + ("  (in use)" if threshold == THRESHOLD else ""))
-        for name in sets_seen:
+    threshold_chosen = chosen_threshold(probability, answerable)
+    for threshold in sorted({0.3, 0.35, 0.4, 0.45, 0.5, threshold_chosen}):
+        print(f"  threshold {threshold}" + ("  (chosen)" if threshold == threshold_chosen else ""))
+        for name in set_names:
             mask = sets == name
             print(f"    {name}: abstain on unanswerable {np.sum((probability < threshold) & ~answerable & mask)}"
                   f"/{np.sum(~answerable & mask)}, false abstentions "
                   f"{np.sum((probability < threshold) & answerable & mask)}/{np.sum(answerable & mask)}")
-    if args.write:
-        if not args.keep_ranker:
-            ranker.save(ranker_module.WEIGHTS_FILE, fitted_on=args.sets)
-        rerank.save(RERANK_FILE, fitted_on=args.sets)
-        if not args.keep_confidence:
-            confidence.save(confidence_module.WEIGHTS_FILE, fitted_on=args.sets)
+    if write:
+        fitted_on = [name for name in set_names if name != "offtopic"]
+        ranker.save(ranker_module.WEIGHTS_FILE, fitted_on=fitted_on)
+        rerank.save(RERANK_FILE, fitted_on=fitted_on)
+        confidence.save(confidence_module.WEIGHTS_FILE, fitted_on=set_names, threshold=threshold_chosen)
         print("written")
-    return 0
 
 
 if __name__ == "__main__":

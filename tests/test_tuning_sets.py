@@ -1,0 +1,47 @@
+"""The held-out sets `make tune` fits on (tools/heldout.py) and how tools/tune.py picks the threshold."""
+
+import importlib.util
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.loader import load_corpus
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_story_dressed_as_news_answers_about_its_byline_only_where_the_byline_says(tmp_path, seed):
+    heldout = _tool("heldout")
+    text, cases = heldout.dressed_as_news("Geology", "Rocks form in three ways.", random.Random(seed))
+    (tmp_path / "Geology.txt").write_text(text, encoding="utf-8")
+    document = next(iter(load_corpus(tmp_path).documents.values()))
+    assert document.title == "Geology" and document.author and document.outlet and document.date
+    assert document.text.rstrip().endswith("Rocks form in three ways.")
+    known = {"author": [document.author], "source": [document.outlet], "date": [document.date]}
+    for case in cases:
+        field = next(name for name, asked in heldout.METADATA_QUESTIONS.items() if case["question"] in asked)
+        assert case["answerable"] == bool(case["answers"])
+        assert all(answer in document.text for answer in case["answers"])
+        if field != "date":  # a date may be written out in words; the others are said as stored
+            assert case["answerable"] == any(value in document.text for value in known[field])
+
+
+def test_the_threshold_is_the_highest_that_keeps_false_abstentions_within_budget():
+    tune = _tool("tune")
+    probability = np.r_[np.linspace(0.2, 0.99, 100), [0.05, 0.1]]
+    answerable = np.r_[np.ones(100, dtype=bool), [False, False]]
+    threshold = tune.chosen_threshold(probability, answerable)
+    assert np.mean(probability[answerable] < threshold) <= tune.FALSE_ABSTENTION_BUDGET
+    assert np.mean(probability[answerable] < threshold + 0.01) > tune.FALSE_ABSTENTION_BUDGET
