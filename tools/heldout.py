@@ -19,9 +19,9 @@ scores there are what it gives on text it has not seen. Two sets, in `qa eval`'s
   questions about its author, date and outlet (METADATA_QUESTIONS), answerable only where the
   byline states the field. Names, outlets and dates are drawn at random from made-up lists.
 
-What it leaves out: news. ../shared/eval is for measuring only, and no news with questions sits in
-../shared/train, so the news figures `qa eval` reports are measured on text none of the fitted
-models saw.
+What it leaves out: news. The measuring sets (`make eval`) are never read, and no news with
+questions sits in ../shared/train, so the news figures `qa eval` reports are measured on text none
+of the fitted models saw.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@
 - Learning curve: for each snapshot the training run left in `--work`, hit@1 on the held-out
   training articles (`tools/heldout.py`'s answerable questions, which the reader never trains on)
   when the reader alone picks among the engine's READ_DEPTH best candidates, against training
-  questions seen; the engine without a reader beside it. ../shared/eval is never read here.
+  questions seen; the engine without a reader beside it. The measuring sets (`make eval`) are never read here.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         "",
         "## Training (`make train-reader`, `tools/train_reader.py`)",
         f"- Data: {manifest['data']} (CC BY-SA 4.0; Rajpurkar et al. 2016, 2018). Nothing from",
-        "  `../shared/eval` and no research-licensed set (WikiQA, SelQA, TrecQA) is trained on.",
+        "  the measuring sets (`make eval`) and no research-licensed set (WikiQA, SelQA, TrecQA) is trained on.",
         f"- {manifest['questions']} questions, {manifest['windows']} windows of up to {manifest['window_chars']}",
         "  characters of whole sentences (title first): one around the sentence holding the answer, one",
         "  around a hard negative mined from the article (MiniLM cosine + rare-word overlap) and, for every",

@@ -20,7 +20,7 @@
 
 Only ../shared/train/squad is trained on (CC BY-SA 4.0), less the HELD_OUT articles, which
 `tools/heldout.py` turns into the set the rerank and confidence models are fitted on;
-../shared/eval is never read here.
+The measuring sets (`make eval`) are never read here.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ The sets are `tools/heldout.py`'s: ten SQuAD articles of ../shared/train the rea
 on, as they are ("heldout"), with answer sentences cut out ("heldout-cut", unanswerable), and
 each cut article alone, dressed as a news story with questions about its byline ("heldout-one");
 plus general off-topic questions asked of the whole corpus and of each lone article.
-../shared/eval is never read here: it is what `qa eval` measures on.
+The measuring sets are never read here: they are what `make eval` measures on.
 
 For every question it takes the retriever's candidates and labels each by whether its quote
 holds an accepted answer. It prints hit@1 for dense only, lexical only, the first-step blend, the
