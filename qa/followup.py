@@ -4,10 +4,11 @@ A question leans on the conversation when it refers back ("it", "he", "there", "
 opens with "and" / "what about", or is too short to stand alone, and names nobody new. Its
 context is the user's turns back to the last one that stood alone, the names those turns
 mention (what "it" or "he" most likely stands for), and the words the last answer quoted and
-the document they come from (the story the conversation is about). It reads earlier turns as `Turn` records: what was
-asked and what the reply quoted, never the rendered reply. What it leaves out: resolving which
-earlier entity a pronoun means (the whole earlier question is carried), and reading plain-text
-replies back into turns (`qa.render.read_turns`, at the edge).
+the document they come from (the story the conversation is about). For the reader, a follow-up
+with one pronoun and one earlier name is read with the name in its place. It reads earlier turns
+as `Turn` records: what was asked and what the reply quoted, never the rendered reply. What it
+leaves out: resolving which of several earlier names a pronoun means (the whole earlier question
+is carried), and reading plain-text replies back into turns (`qa.render.read_turns`, at the edge).
 """
 
 from __future__ import annotations
