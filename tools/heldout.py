@@ -106,8 +106,9 @@ def dressed_as_news(title: str, text: str, rng: random.Random) -> tuple[str, lis
             "date": [v for v in (fields["date_iso"], fields["date_long"]) if v in byline],
             "source": [fields["outlet"]] if fields["outlet"] in byline else []}
     headline = rng.random() < HEADLINE_SHARE
-    front = (f"---\n{'' if headline else f'title: {title}' + chr(10)}date: {fields['date_iso']}\n"
-             f"author: {fields['author']}\nsource: {fields['outlet']}\n---\n")
+    stated = [] if headline else [f"title: {title}"]
+    stated += [f"date: {fields['date_iso']}", f"author: {fields['author']}", f"source: {fields['outlet']}"]
+    front = "---\n" + "\n".join(stated) + "\n---\n"
     cases = [{"question": question, "answers": said[field], "answerable": bool(said[field])}
              for field, questions in METADATA_QUESTIONS.items() for question in questions]
     lines = [title] * headline + [byline] * bool(byline) + [text]
