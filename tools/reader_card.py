@@ -123,7 +123,7 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         "  around a hard negative mined from the article (MiniLM cosine + rare-word overlap) and, for every",
         "  other question, one around its best sentence in the article with the answer's sentence cut out,",
         "  labelled \"no answer\"; SQuAD 2.0 unanswerable questions get two windows labelled \"no answer\".",
-        "  The 10 `HELD_OUT` articles are left out: the rerank model is fitted on them (`tools/heldout.py`).",
+        "  The 10 `HELD_OUT` articles are left out: the ranker, rerank and confidence models are fitted on them (`tools/heldout.py`).",
         f"- One epoch: {manifest['steps']} steps of {manifest['batch_size']}, AdamW lr {manifest['learning_rate']},"
         " 6% warm-up then linear decay,",
         f"  bf16 autocast on the CPU, seed {manifest['seed']}; {manifest['train_seconds_this_run'] / 60:.0f}"

@@ -19,7 +19,7 @@
    Snapshots at each quarter go to `--work/snapshot-*` for the learning curve.
 
 Only ../shared/train/squad is trained on (CC BY-SA 4.0), less the HELD_OUT articles, which
-`tools/heldout.py` turns into the set the rerank and confidence models are fitted on;
+`tools/heldout.py` turns into the sets the ranker, rerank and confidence models are fitted on;
 The measuring sets (`make eval`) are never read here.
 """
 
