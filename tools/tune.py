@@ -87,6 +87,8 @@ class Item:
 def collect(name: str, embedder: MiniLMEmbedder) -> list[Item]:
     """Every question of the set's folders with its candidates, labelled; not read yet."""
     items = []
+    off_topic = [Case(turns=(line,), answers=(), answerable=False)
+                 for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
     for folder in sorted(path for pattern in SETS[name] for path in HELD_OUT.glob(pattern)):
         bot = QA.from_directory(folder / "corpus", embedder=embedder)
         quote_cache: dict[int, str] = {}
@@ -96,8 +98,6 @@ def collect(name: str, embedder: MiniLMEmbedder) -> list[Item]:
                 quote_cache[row] = _normal(bot._quote(bot.retriever.sentence(row), 0.0).text)
             return quote_cache[row]
 
-        off_topic = [Case(turns=(line,), answers=(), answerable=False)
-                     for line in OFF_TOPIC.read_text(encoding="utf-8").splitlines() if line.strip()]
         cases = read_cases(folder / "questions.jsonl")
         for case in cases + (off_topic if name in ("heldout", "heldout-one") else []):
             question = read_question(case.question)
@@ -268,9 +268,10 @@ def fit_and_report(items: list[Item], set_names: list[str], *, write: bool) -> N
     report("rerank (fit all)", lambda i: bool(i.labels[reranked_best(rerank, i)]))
 
     choose = lambda item: reranked_best(rerank, item)  # noqa: E731
-    confidence = fit_confidence(confidence_rows(choose, items), items)
+    rows = confidence_rows(choose, items)
+    confidence = fit_confidence(rows, items)
     print("confidence weights:", dict(zip(confidence.features, np.round(confidence.weights, 2))), round(confidence.bias, 2))
-    probability = confidence.score(confidence_rows(choose, items))
+    probability = confidence.score(rows)
     answerable = np.array([i.answerable for i in items])
     sets = np.array([i.set_name for i in items])
     for name in set_names:
