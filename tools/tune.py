@@ -239,17 +239,17 @@ def fit_and_report(items: list[Item], set_names: list[str], *, write: bool) -> N
     by_set = {name: [i for i in items if i.set_name == name] for name in set_names if name != "offtopic"}
     saved = ranker_module.load_ranker()
     blend_first = lambda item: bool(item.labels[0])  # candidates come in first-step order  # noqa: E731
-    print(f"first-step blend: {Blend()}")
-    for label, hit in [("dense only", lambda i: i.dense_hit), ("lexical only", lambda i: i.lexical_hit),
-                       ("blend", blend_first), ("ranker (saved)", lambda i: top_hit(saved, i))]:
-        print(f"{label:>16}: " + "  ".join(f"{n} {rate(group, hit)}" for n, group in by_set.items()))
-    groups = np.array([i.group for i in items])
-    folds = list(GroupKFold(n_splits=5).split(items, groups=groups))
-    index_of = {id(item): k for k, item in enumerate(items)}
 
     def report(label: str, hit) -> None:
         print(f"{label:>16}: " + "  ".join(f"{n} {rate(group, hit)}" for n, group in by_set.items()))
 
+    print(f"first-step blend: {Blend()}")
+    for label, hit in [("dense only", lambda i: i.dense_hit), ("lexical only", lambda i: i.lexical_hit),
+                       ("blend", blend_first), ("ranker (saved)", lambda i: top_hit(saved, i))]:
+        report(label, hit)
+    groups = np.array([i.group for i in items])
+    folds = list(GroupKFold(n_splits=5).split(items, groups=groups))
+    index_of = {id(item): k for k, item in enumerate(items)}
     cv_hits = {k: top_hit(model, items[k]) for train, test in folds
                for model in [fit_ranker([items[k] for k in train])] for k in test}
     report("ranker (CV)", lambda i: cv_hits[index_of[id(i)]])
