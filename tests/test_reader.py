@@ -84,6 +84,36 @@ def test_an_answer_cut_window_lacks_the_answer_and_says_no_answer():
     assert train_reader._cut_answer_example(repeated, "What did the bridge cost?", answer, holding=1, center=2) is None
 
 
+def test_mined_windows_hold_their_label_and_off_topic_ones_come_from_another_article(monkeypatch, fake_embedder):
+    import random
+
+    from qa.chunker import chunk_document
+    from qa.records import Document
+
+    train_reader = _train_reader_module()
+    monkeypatch.setattr("qa.embedder.MiniLMEmbedder", lambda: fake_embedder)
+    monkeypatch.setattr(train_reader, "CUT_ANSWER_SHARE", 1.0)
+    monkeypatch.setattr(train_reader, "OFF_TOPIC_SHARE", 1.0)
+    stories = {"Bridge": ("The bridge opened in May. It cost £4.2m to build. The mayor cut the ribbon.",
+                          "What did the bridge cost?", "£4.2m"),
+               "Museum": ("The museum reopened on Friday. Its director is Omar Haddad. Crowds came back.",
+                          "Who directs the museum?", "Omar Haddad")}
+    articles = []
+    for title, (text, question, said) in stories.items():
+        document = Document(id=title, text=text, title=title, path=title)
+        chunks = [c for c in chunk_document(document) if c.kind == "sentence"]
+        begin = text.index(said)
+        articles.append(train_reader.Article(document, [(c.start, c.end) for c in chunks], [c.context for c in chunks],
+                                             [(question, (begin, begin + len(said)))]))
+    examples = train_reader.mine(articles, random.Random(1))
+    for question, said in [(q, a) for _, q, a in stories.values()]:
+        own = [e for e in examples if e.question == question]
+        assert all(e.text[e.answer[0] : e.answer[1]] == said for e in own if e.answer is not None)
+        assert any(e.answer is not None for e in own) and any(e.answer is None and said not in e.text for e in own)
+    off_topic = [e for e in examples if (e.title == "Bridge") != ("bridge" in e.question)]
+    assert len(off_topic) == 2 and all(e.answer is None for e in off_topic)
+
+
 @given(st.lists(st.floats(min_value=-5, max_value=5), min_size=2, max_size=40), st.data())
 def test_best_span_is_the_brute_force_best(values, data):
     starts = np.array(values, dtype=np.float32)

@@ -120,9 +120,10 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         "  the measuring sets (`make eval`) and no research-licensed set (WikiQA, SelQA, TrecQA) is trained on.",
         f"- {manifest['questions']} questions, {manifest['windows']} windows of up to {manifest['window_chars']}",
         "  characters of whole sentences (title first): one around the sentence holding the answer, one",
-        "  around a hard negative mined from the article (MiniLM cosine + rare-word overlap) and, for every",
-        "  other question, one around its best sentence in the article with the answer's sentence cut out,",
-        "  labelled \"no answer\"; SQuAD 2.0 unanswerable questions get two windows labelled \"no answer\".",
+        "  around a hard negative mined from the article (MiniLM cosine + rare-word overlap) and one around",
+        "  its best sentence in the article with the answer's sentence cut out, labelled \"no answer\"; SQuAD 2.0",
+        "  unanswerable questions get two windows labelled \"no answer\"; a tenth of all questions get one more,",
+        "  around their best sentence in another article (off topic), labelled \"no answer\".",
         "  The 10 `HELD_OUT` articles are left out: the ranker, rerank and confidence models are fitted on them (`tools/heldout.py`).",
         f"- One epoch: {manifest['steps']} steps of {manifest['batch_size']}, AdamW lr {manifest['learning_rate']},"
         " 6% warm-up then linear decay,",

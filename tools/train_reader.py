@@ -13,7 +13,9 @@
    answerable question also gives a window around its best sentence in the article with the
    answer's sentence cut out, "no answer": the article is on topic but does not say, which is how
    a news reader's unanswerable questions look. Each unanswerable question (SQuAD 2.0) gives
-   windows around its two best sentences, "no answer".
+   windows around its two best sentences, "no answer". A tenth of all questions also give a
+   window around their best sentence in another, random article, "no answer": the question is
+   off the corpus's topic.
 4. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
    the bundled MiniLM's. Progress bar; the run resumes from `--work` after an interruption.
    Snapshots at each quarter go to `--work/snapshot-*` for the learning curve.
@@ -49,8 +51,10 @@ ANSWERABLE_FILES = ("v1.1-dev-32-articles.json", "v1.1-train-44-articles.json")
 UNANSWERABLE_FILES = ("v2.0-train-10-articles.json", "v2.0-dev-3-articles.json")
 NEGATIVE_POOL = 3
 """A question's hard negative is drawn from its best this many sentences that lack the answer."""
-CUT_ANSWER_SHARE = 0.5
+CUT_ANSWER_SHARE = 1.0
 """Share of answerable questions that also get a window from their article with the answer cut out."""
+OFF_TOPIC_SHARE = 0.1
+"""Share of questions that also get a window from another article."""
 HELD_OUT = ("Southern_California", "Sky_(United_Kingdom)", "Victoria_(Australia)", "Black_Death", "Geology",
             "Pharmacy", "Kenya", "BBC_Television", "Prime_minister", "Republic_of_the_Congo")
 """Articles the reader never trains on (the first three with SQuAD 2.0's unanswerable questions):
@@ -121,9 +125,10 @@ def mine(articles: list[Article], rng: random.Random) -> list[Example]:
     from qa.embedder import MiniLMEmbedder
 
     embedder = MiniLMEmbedder()
+    all_sentence_vectors = [embedder.encode(a.contexts) for a in _progress(articles, "embedding articles")]
     examples: list[Example] = []
-    for article in _progress(articles, "mining hard negatives"):
-        sentence_vectors = embedder.encode(article.contexts)
+    for number, article in enumerate(_progress(articles, "mining hard negatives")):
+        sentence_vectors = all_sentence_vectors[number]
         question_vectors = embedder.encode([q for q, _ in article.questions])
         sentence_terms = [set(terms(c)) for c in article.contexts]
         frequency: dict[str, int] = {}
@@ -154,6 +159,10 @@ def mine(articles: list[Article], rng: random.Random) -> list[Example]:
                         examples.append(cut)
             for center in centers:
                 examples.append(_example(article, question, answer, center))
+            if len(articles) > 1 and rng.random() < OFF_TOPIC_SHARE:
+                other = (number + rng.randrange(1, len(articles))) % len(articles)
+                best = int(np.argmax(all_sentence_vectors[other] @ vector))
+                examples.append(_example(articles[other], question, None, best))
     rng.shuffle(examples)
     return examples
 
@@ -228,7 +237,7 @@ def batches(examples: list[Example], size: int, rng: random.Random) -> list[list
 def _progress(items, description: str):
     from tqdm import tqdm
 
-    return tqdm(items, desc=description, unit="article" if "mining" in description else "batch")
+    return tqdm(items, desc=description, unit="article")
 
 
 def examples_for(args: argparse.Namespace) -> list[Example]:
