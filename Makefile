@@ -44,7 +44,7 @@ tune: install
 	$(BIN)/python tools/heldout.py
 	$(BIN)/python tools/tune.py --write
 
-# Trains the span reader on ../shared/train/squad (about an hour on 2 cores), then measures it
+# Trains the span reader on ../shared/train/squad (about 80 minutes on 2 cores), then measures it
 # and writes its model card. Resumes where an interrupted run stopped.
 train-reader: install
 	$(BIN)/python tools/train_reader.py

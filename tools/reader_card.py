@@ -128,8 +128,8 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         f"- One epoch: {manifest['steps']} steps of {manifest['batch_size']}, AdamW lr {manifest['learning_rate']},"
         " 6% warm-up then linear decay,",
         f"  bf16 autocast on the CPU, seed {manifest['seed']}; {manifest['train_seconds_this_run'] / 60:.0f}"
-        " minutes on this 2-core machine",
-        f"  (while other work shared it). Final training loss (mean of the last 50 steps): {manifest['final_loss_last_50']}.",
+        " minutes on this 2-core machine.",
+        f"  Final training loss (mean of the last 50 steps): {manifest['final_loss_last_50']}.",
         "",
         "## Validation",
         f"WikiQA dev, {wiki['questions']} questions with an answer, each sentence read alone (`Reader.scores`):",
