@@ -7,12 +7,11 @@
 2. Hard negatives are mined the way the engine meets them: every sentence of the article is
    scored against the question by MiniLM cosine and by rare-word overlap (half each), and the
    best sentences that do not hold the answer are the negatives.
-3. Each answerable question gives two windows (`qa.reader.window_around`): one around the
-   sentence holding the answer, labelled with the answer's tokens, and one around a hard negative
-   (labelled with the answer if the window happens to hold it, else "no answer"). Every other
-   answerable question also gives a window around its best sentence in the article with the
-   answer's sentence cut out, "no answer": the article is on topic but does not say, which is how
-   a news reader's unanswerable questions look. Each unanswerable question (SQuAD 2.0) gives
+3. Each answerable question gives three windows (`qa.reader.window_around`): one around the
+   sentence holding the answer, labelled with the answer's tokens; one around a hard negative
+   (labelled with the answer if the window happens to hold it, else "no answer"); and one around
+   its best sentence in the article with the answer's sentence cut out, "no answer": the article
+   is on topic but does not say, which is how a news reader's unanswerable questions look. Each unanswerable question (SQuAD 2.0) gives
    windows around its two best sentences, "no answer". A tenth of all questions also give a
    window around their best sentence in another, random article, "no answer": the question is
    off the corpus's topic.
