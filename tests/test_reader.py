@@ -106,7 +106,7 @@ def test_mined_windows_hold_their_label_and_off_topic_ones_come_from_another_art
         articles.append(train_reader.Article(document, [(c.start, c.end) for c in chunks], [c.context for c in chunks],
                                              [(question, (begin, begin + len(said)))]))
     examples = train_reader.mine(articles, random.Random(1))
-    for question, said in [(q, a) for _, q, a in stories.values()]:
+    for _, question, said in stories.values():
         own = [e for e in examples if e.question == question]
         assert all(e.text[e.answer[0] : e.answer[1]] == said for e in own if e.answer is not None)
         assert any(e.answer is not None for e in own) and any(e.answer is None and said not in e.text for e in own)

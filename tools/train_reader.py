@@ -11,10 +11,10 @@
    sentence holding the answer, labelled with the answer's tokens; one around a hard negative
    (labelled with the answer if the window happens to hold it, else "no answer"); and one around
    its best sentence in the article with the answer's sentence cut out, "no answer": the article
-   is on topic but does not say, which is how a news reader's unanswerable questions look. Each unanswerable question (SQuAD 2.0) gives
-   windows around its two best sentences, "no answer". A tenth of all questions also give a
-   window around their best sentence in another, random article, "no answer": the question is
-   off the corpus's topic.
+   is on topic but does not say, which is how a news reader's unanswerable questions look. Each
+   unanswerable question (SQuAD 2.0) gives windows around its two best sentences, "no answer". A
+   tenth of all questions also give a window around their best sentence in another, random
+   article, "no answer": the question is off the corpus's topic.
 4. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
    the bundled MiniLM's. Progress bar; the run resumes from `--work` after an interruption.
    Snapshots at each quarter go to `--work/snapshot-*` for the learning curve.
