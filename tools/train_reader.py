@@ -120,7 +120,7 @@ def load_articles(*, held_out: bool = False) -> list[Article]:
 
 
 def mine(articles: list[Article], rng: random.Random) -> list[Example]:
-    """Two windows per question (see the module docstring), in a seeded order."""
+    """Each question's windows (see the module docstring), in a seeded order."""
     from qa.embedder import MiniLMEmbedder
 
     embedder = MiniLMEmbedder()
