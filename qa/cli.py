@@ -129,6 +129,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
               f"({figures['highlight_holds_answer']} holding the answer)")
         print(f"unanswerable questions: {figures['unanswerable']}")
         print(f"  {'abstained':<18} {figures['abstained']:>5}")
+        if "abstention_auc" in figures:
+            print(f"  {'confidence AUC':<18} {figures['abstention_auc']:>5.3f}  (answerable above unanswerable)")
         if "conversations" in figures:
             print(f"conversations: {figures['conversations']}")
             print(f"  {'hit@1':<18} {figures['conversation_hit@1']:>5}")

@@ -5,8 +5,9 @@ A question set is JSONL: `{"question", "answers", "answerable", "source"?}` per 
 earlier turns and their answers are handed on as `Turn` records). A hit is
 an accepted answer found (case and spacing aside) inside a returned quote; of the hits at rank 1
 whose quote has a highlight, it counts those whose highlight and an accepted answer overlap (one
-inside the other). What it leaves out: grading the wording of replies, and timing (see the
-benchmarks).
+inside the other). How well the confidence parts answerable from unanswerable questions,
+whatever the threshold, is its ROC AUC (`separation`). What it leaves out: grading the wording
+of replies, and timing (see the benchmarks).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from qa.engine import QA
 from qa.errors import CorpusError
@@ -82,6 +85,9 @@ class Report:
         highlighted = [held for held in (o.highlight_holds_answer for o in single) if held is not None]
         figures["highlighted@1"] = len(highlighted)
         figures["highlight_holds_answer"] = sum(highlighted)
+        if single and unanswerable:
+            figures["abstention_auc"] = round(separation([o.answer.confidence for o in single],
+                                                         [o.answer.confidence for o in unanswerable]), 3)
         if with_source:
             figures["right_file@1"] = sum(o.right_file for o in with_source)
         if turns:
@@ -95,6 +101,15 @@ class Report:
             if (o.case.answerable and (o.hit_rank != 1 or not o.answer.answered))
             or (not o.case.answerable and o.answer.answered)
         ]
+
+
+def separation(answerable: list[float], unanswerable: list[float]) -> float:
+    """ROC AUC of the confidence as a test for "the corpus answers it": the chance that an
+    answerable question, drawn at random, gets a higher confidence than an unanswerable one (ties
+    count half). 1.0 separates them perfectly at some threshold, 0.5 is a coin."""
+    high = np.asarray(answerable, dtype=np.float64)[:, None]
+    low = np.asarray(unanswerable, dtype=np.float64)[None, :]
+    return float(((high > low).sum() + 0.5 * (high == low).sum()) / (high.size * low.size))
 
 
 def read_cases(path: Path) -> list[Case]:
