@@ -108,6 +108,7 @@ def test_cli_eval_prints_the_figures(tmp_path):
     result = run_cli("eval", str(DEV_QUESTIONS), "--json", index_dir=tmp_path)
     figures = json.loads(result.stdout)
     assert figures["answerable"] == 20 and figures["unanswerable"] == 5
+    assert 0.5 < figures["abstention_auc"] <= 1.0, figures
 
 
 def test_cli_help_explains_the_commands():

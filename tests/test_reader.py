@@ -202,6 +202,7 @@ def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsy
     ]
     facts = train_reader.train(examples, out=tmp_path / "out", work=tmp_path / "work", batch_size=2, save_every=1)
     assert facts["steps"] == 2 and np.isfinite(facts["final_loss_last_50"])
+    assert facts["bf16_kernels"] in ("amx", "avx512_bf16", "none", "unknown") and facts["torch"]
     assert (tmp_path / "work" / "state.pt").is_file()
     trained = Reader(tmp_path / "out")
     assert trained.fingerprint == facts["sha256"]
@@ -211,6 +212,17 @@ def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsy
     assert "resuming at step 2" in capsys.readouterr().out
     repeated = train_reader.train(examples, out=tmp_path / "again", work=tmp_path / "work-again", batch_size=2)
     assert repeated["sha256"] == facts["sha256"]  # same seed, same data: the same weights, bit for bit
+
+
+def test_the_manifest_names_the_bf16_kernels_that_decide_the_weights_last_bits():
+    bf16_kernels = _train_reader_module().bf16_kernels
+    amx = "processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 amx_bf16 amx_tile\n"
+    assert bf16_kernels(amx, None) == "amx"
+    assert bf16_kernels(amx, "AVX512_CORE_AMX") == "amx"
+    assert bf16_kernels(amx, "AVX512_CORE_BF16") == "avx512_bf16"
+    assert bf16_kernels("flags\t\t: fpu sse avx512f avx512_bf16\n", None) == "avx512_bf16"
+    assert bf16_kernels("flags\t\t: fpu sse avx2\n", None) == "none"
+    assert bf16_kernels("", None) == "none"
 
 
 @pytest.mark.slow

@@ -101,6 +101,13 @@ def learning_curve(snapshots: list[Path]) -> list[dict]:
     return rows
 
 
+def _kernels(manifest: dict) -> str:
+    """Which bf16 kernels trained it (only manifests written since they are recorded say)."""
+    if "bf16_kernels" not in manifest:
+        return ""
+    return f" ({manifest['bf16_kernels']} kernels, torch {manifest['torch']}: other kernels end in other last bits)"
+
+
 def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
     lines = [
         "# Model card: qa span reader",
@@ -127,7 +134,7 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         "  The 10 `HELD_OUT` articles are left out: the ranker, rerank and confidence models are fitted on them (`tools/heldout.py`).",
         f"- One epoch: {manifest['steps']} steps of {manifest['batch_size']}, AdamW lr {manifest['learning_rate']},"
         " 6% warm-up then linear decay,",
-        f"  bf16 autocast on the CPU, seed {manifest['seed']}; {manifest['train_seconds_this_run'] / 60:.0f}"
+        f"  bf16 autocast on the CPU{_kernels(manifest)}, seed {manifest['seed']}; {manifest['train_seconds_this_run'] / 60:.0f}"
         " minutes on this 2-core machine.",
         f"  Final training loss (mean of the last 50 steps): {manifest['final_loss_last_50']}.",
         "",

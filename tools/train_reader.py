@@ -17,7 +17,9 @@
    article, "no answer": the question is off the corpus's topic.
 4. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
    the bundled MiniLM's. Progress bar; the run resumes from `--work` after an interruption.
-   Snapshots at each quarter go to `--work/snapshot-*` for the learning curve.
+   Snapshots at each quarter go to `--work/snapshot-*` for the learning curve. A run repeats
+   the weights bit for bit only on a CPU with the same bf16 kernels (`bf16_kernels`, which the
+   manifest records).
 
 Only ../shared/train/squad is trained on (CC BY-SA 4.0), less the HELD_OUT articles, which
 `tools/heldout.py` turns into the sets the ranker, rerank and confidence models are fitted on;
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
@@ -320,6 +323,7 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
         "windows": len(examples), "questions": questions, "max_tokens": reader_module.MAX_TOKENS,
         "window_chars": reader_module.WINDOW_CHARS,
         "train_seconds_this_run": round(time.time() - started),
+        "torch": torch.__version__, "bf16_kernels": _this_cpu_kernels(),
         "final_loss_last_50": round(float(np.mean(losses[-50:])), 4) if losses else None,
     }
     digest = reader_module.save_weights(model, out, **facts)
@@ -327,6 +331,28 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
                                questions_seen=_questions_seen(plan))
     print(f"wrote {out / reader_module.WEIGHTS_FILE} (sha256 {digest})", flush=True)
     return {"sha256": digest, **facts}
+
+
+def bf16_kernels(cpuinfo: str, isa_cap: str | None) -> str:
+    """The bf16 matrix kernels torch's oneDNN uses on this CPU: "amx", "avx512_bf16" or "none".
+
+    They decide the trained weights' last bits, so a run repeats the shipped weights bit for bit
+    only on a CPU of the same kind (same seed, same data): an AMX machine trains about twice as
+    fast and ends elsewhere. `isa_cap` is ONEDNN_MAX_CPU_ISA, which can switch AMX off
+    ("AVX512_CORE_BF16")."""
+    flags = set(next((line.partition(":")[2].split() for line in cpuinfo.splitlines()
+                      if line.startswith("flags")), []))
+    if "amx_bf16" in flags and (not isa_cap or "AMX" in isa_cap.upper()):
+        return "amx"
+    return "avx512_bf16" if "avx512_bf16" in flags else "none"
+
+
+def _this_cpu_kernels() -> str:
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return "unknown"
+    return bf16_kernels(cpuinfo, os.environ.get("ONEDNN_MAX_CPU_ISA"))
 
 
 def _questions_seen(plan: list[list[Example]]) -> int:
