@@ -82,6 +82,9 @@ class Item:
     (set by `read`)."""
     reader: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Per candidate: the reader's score, `retriever.UNREAD` where it was not read (set by `read`)."""
+    read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The candidates the reader read, as the engine's `readings` has them (set by `read`): a read
+    the reader scores at or below UNREAD still counts as read."""
 
 
 def collect(name: str, embedder: MiniLMEmbedder) -> list[Item]:
@@ -132,6 +135,7 @@ def read(items: list[Item], ranker: LinearModel) -> None:
         item.ranker_scores = ranker.score(relative(item.features)) if len(item.rows) else np.zeros(0)
         readings = item.bot.reranker.read(item.asked, item.rows, np.argsort(-item.ranker_scores, kind="stable"))
         item.reader = np.array([readings[k].score if k in readings else UNREAD for k in range(len(item.rows))])
+        item.read = np.array(sorted(readings), dtype=np.int64)
 
 
 def rate(items: list[Item], hit) -> str:
@@ -167,7 +171,7 @@ def top_hit(model: LinearModel, item: Item) -> bool:
 
 
 def read_rows(item: Item) -> np.ndarray:
-    return np.flatnonzero(item.reader > UNREAD)
+    return item.read
 
 
 def fit_rerank(items: list[Item]) -> LinearModel:
@@ -196,7 +200,8 @@ def reranked_best(model: LinearModel, item: Item) -> int:
 
 
 def reader_best(item: Item) -> int:
-    return int(np.argmax(item.reader)) if (item.reader > UNREAD).any() else int(np.argmax(item.ranker_scores))
+    read = read_rows(item)
+    return int(read[int(np.argmax(item.reader[read]))]) if len(read) else int(np.argmax(item.ranker_scores))
 
 
 def confidence_rows(choose, items: list[Item]) -> np.ndarray:
