@@ -170,19 +170,14 @@ def top_hit(model: LinearModel, item: Item) -> bool:
     return bool(item.labels[int(np.argmax(model.score(relative(item.features))))])
 
 
-def read_rows(item: Item) -> np.ndarray:
-    return item.read
-
-
 def fit_rerank(items: list[Item]) -> LinearModel:
     """Pairwise, like the ranker, over the candidates the reader read."""
-    usable = [(i, read_rows(i)) for i in items if i.answerable]
-    usable = [(i, read) for i, read in usable if i.labels[read].any() and not i.labels[read].all()]
-    per_item = weights_for([i for i, _ in usable])
+    usable = [i for i in items if i.answerable and i.labels[i.read].any() and not i.labels[i.read].all()]
+    per_item = weights_for(usable)
     differences, weights = [], []
-    for (item, read), weight in zip(usable, per_item):
-        features = rerank_features(item.ranker_scores[read], item.reader[read])
-        labels = item.labels[read]
+    for item, weight in zip(usable, per_item):
+        features = rerank_features(item.ranker_scores[item.read], item.reader[item.read])
+        labels = item.labels[item.read]
         pairs = (features[labels][:, None, :] - features[~labels][None, :, :]).reshape(-1, features.shape[1])
         differences.append(pairs)
         weights.append(np.full(len(pairs), weight / len(pairs)))
@@ -193,14 +188,14 @@ def fit_rerank(items: list[Item]) -> LinearModel:
 
 
 def reranked_best(model: LinearModel, item: Item) -> int:
-    read = read_rows(item)
+    read = item.read
     if not len(read):
         return int(np.argmax(item.ranker_scores))
     return int(read[int(np.argmax(model.score(rerank_features(item.ranker_scores[read], item.reader[read]))))])
 
 
 def reader_best(item: Item) -> int:
-    read = read_rows(item)
+    read = item.read
     return int(read[int(np.argmax(item.reader[read]))]) if len(read) else int(np.argmax(item.ranker_scores))
 
 
@@ -263,7 +258,7 @@ def fit_and_report(items: list[Item], set_names: list[str], *, write: bool) -> N
     report("ranker (fit all)", lambda i: top_hit(ranker, i))
 
     read(items, ranker)
-    report("read (its top)", lambda i: bool(i.labels[read_rows(i)].any()))
+    report("read (its top)", lambda i: bool(i.labels[i.read].any()))
     report("reader only", lambda i: bool(i.labels[reader_best(i)]))
     cv_reranked = {k: bool(items[k].labels[reranked_best(model, items[k])]) for train, test in folds
                    for model in [fit_rerank([items[k] for k in train])] for k in test}
