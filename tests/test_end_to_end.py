@@ -40,10 +40,10 @@ def test_every_quote_is_exact_text_of_its_document(bot):
 
 def test_dev_questions_meet_the_targets(bot):
     """Measured with every model fitted on training data only (round 5): 20/20 at rank 1, 5/5
-    abstentions, 2 false abstentions (issue 14 asks for 0: not reached), confidence AUC 0.97, 9 of 12 highlighted hits
-    holding the answer (10 of 13 with the round-4 reader; the three that miss mark part of the
-    answer's sentence, e.g. "South Caucasus region" where "only satellite operator in the South
-    Caucasus" is accepted)."""
+    abstentions, 2 false abstentions (issue 14 asks for 0: not reached), confidence AUC 0.97, 9 of
+    12 highlighted hits holding the answer (10 of 13 with the round-4 reader; the three that miss
+    mark part of the answer's sentence, e.g. "South Caucasus region" where "only satellite operator
+    in the South Caucasus" is accepted)."""
     figures = evaluate(bot, read_cases(DEV_QUESTIONS)).summary()
     assert figures["hit@1"] == 20, figures
     assert figures["hit@3"] == 20, figures

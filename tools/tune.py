@@ -81,7 +81,7 @@ class Item:
     """Per candidate: the shipping ranker's score, which picks the candidates the reader reads
     (set by `read`)."""
     reader: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    """Per candidate: the reader's score, `retriever.UNREAD` where it was not read (set by `read`)."""
+    """Per candidate: the reader's score, `rerank.UNREAD` where it was not read (set by `read`)."""
     read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """The candidates the reader read, as the engine's `readings` has them (set by `read`): a read
     the reader scores at or below UNREAD still counts as read."""
