@@ -19,8 +19,8 @@ from qa.reader import Reader, Window, best_span, document_window, read_in_docume
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _train_reader_module():
-    spec = importlib.util.spec_from_file_location("train_reader", REPO / "tools" / "train_reader.py")
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -55,7 +55,7 @@ def test_document_window_offsets_point_back_into_the_document():
 @given(st.lists(st.text(alphabet="abc ", min_size=1, max_size=12).map(lambda t: t.strip() or "x"), min_size=2,
                 max_size=12), st.data())
 def test_cutting_a_sentence_keeps_the_others_offsets_exact(sentences, data):
-    train_reader = _train_reader_module()
+    train_reader = _tool("train_reader")
     text, spans, position = "", [], 0
     for sentence in sentences:
         spans.append((position, position + len(sentence)))
@@ -70,7 +70,7 @@ def test_cutting_a_sentence_keeps_the_others_offsets_exact(sentences, data):
 def test_an_answer_cut_window_lacks_the_answer_and_says_no_answer():
     from qa.records import Document
 
-    train_reader = _train_reader_module()
+    train_reader = _tool("train_reader")
     text = "The bridge opened in May. It cost £4.2m to build. The mayor cut the ribbon. Crowds came."
     spans = [(0, 25), (26, 49), (50, 75), (76, 88)]
     article = train_reader.Article(Document(id="b", text=text, title="Bridge", path="b"), spans, [], [])
@@ -90,7 +90,7 @@ def test_mined_windows_hold_their_label_and_off_topic_ones_come_from_another_art
     from qa.chunker import chunk_document
     from qa.records import Document
 
-    train_reader = _train_reader_module()
+    train_reader = _tool("train_reader")
     monkeypatch.setattr("qa.embedder.MiniLMEmbedder", lambda: fake_embedder)
     monkeypatch.setattr(train_reader, "CUT_ANSWER_SHARE", 1.0)
     monkeypatch.setattr(train_reader, "OFF_TOPIC_SHARE", 1.0)
@@ -111,7 +111,21 @@ def test_mined_windows_hold_their_label_and_off_topic_ones_come_from_another_art
         assert all(e.text[e.answer[0] : e.answer[1]] == said for e in own if e.answer is not None)
         assert any(e.answer is not None for e in own) and any(e.answer is None and said not in e.text for e in own)
     off_topic = [e for e in examples if (e.title == "Bridge") != ("bridge" in e.question)]
-    assert len(off_topic) == 2 and all(e.answer is None for e in off_topic)
+    assert len(off_topic) == 2 and all(e.answer is None and e.kind == "off_topic" for e in off_topic)
+    assert all(e.answer is not None for e in examples if e.kind == "answer")
+    assert all(e.answer is None for e in examples if e.kind in ("answer_cut", "unanswerable"))
+    kinds = train_reader.window_kinds(examples)
+    assert kinds["answer"] == 2 and kinds["off_topic"] == 2 and kinds["unanswerable"] == 0
+    assert sum(kinds[kind] for kind in train_reader.KINDS) == len(examples) and "unrecorded" not in kinds
+    assert kinds["holding_the_answer"] == sum(e.answer is not None for e in examples)
+
+
+def test_the_model_card_counts_windows_by_kind_when_the_manifest_does():
+    window_counts = _tool("reader_card")._window_counts
+    kinds = {"answer": 5, "hard_negative": 5, "answer_cut": 4, "unanswerable": 2, "off_topic": 1, "holding_the_answer": 6}
+    assert window_counts({"window_kinds": kinds}) == [
+        "  Windows by kind: 5 answer, 5 hard negative, 4 answer cut, 2 unanswerable, 1 off topic; 6 hold the answer."]
+    assert window_counts({"windows": 17}) == []
 
 
 @given(st.lists(st.floats(min_value=-5, max_value=5), min_size=2, max_size=40), st.data())
@@ -191,7 +205,7 @@ def test_a_missing_weights_file_says_how_to_get_it(tmp_path):
 
 @pytest.mark.slow
 def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsys):
-    train_reader = _train_reader_module()
+    train_reader = _tool("train_reader")
     text = "The bridge opened on Monday. It cost £4.2m to build."
     spans = ((0, 28), (29, 52))
     examples = [
@@ -203,6 +217,8 @@ def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsy
     facts = train_reader.train(examples, out=tmp_path / "out", work=tmp_path / "work", batch_size=2, save_every=1)
     assert facts["steps"] == 2 and np.isfinite(facts["final_loss_last_50"])
     assert facts["bf16_kernels"] in ("amx", "avx512_bf16", "none", "unknown") and facts["torch"]
+    assert facts["window_kinds"] == {"answer": 0, "hard_negative": 0, "answer_cut": 0, "unanswerable": 0, "off_topic": 0,
+                                     "unrecorded": 4, "holding_the_answer": 2}
     assert (tmp_path / "work" / "state.pt").is_file()
     trained = Reader(tmp_path / "out")
     assert trained.fingerprint == facts["sha256"]
@@ -215,7 +231,7 @@ def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsy
 
 
 def test_the_manifest_names_the_bf16_kernels_that_decide_the_weights_last_bits():
-    bf16_kernels = _train_reader_module().bf16_kernels
+    bf16_kernels = _tool("train_reader").bf16_kernels
     amx = "processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 amx_bf16 amx_tile\n"
     assert bf16_kernels(amx, None) == "amx"
     assert bf16_kernels(amx, "AVX512_CORE_AMX") == "amx"
@@ -227,7 +243,7 @@ def test_the_manifest_names_the_bf16_kernels_that_decide_the_weights_last_bits()
 
 @pytest.mark.slow
 def test_training_labels_point_at_the_answer_tokens():
-    train_reader = _train_reader_module()
+    train_reader = _tool("train_reader")
     _, tokenizer = reader_module.base_model()
     text = "The bridge opened on Monday. It cost £4.2m to build."
     examples = [train_reader.Example("What did it cost?", "Bridge", text, ((0, 28), (29, 52)), (37, 42)),

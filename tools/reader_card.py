@@ -108,6 +108,15 @@ def _kernels(manifest: dict) -> str:
     return f" ({manifest['bf16_kernels']} kernels, torch {manifest['torch']}: other kernels end in other last bits)"
 
 
+def _window_counts(manifest: dict) -> list[str]:
+    """The windows of each kind as card lines (only manifests written since they are counted have them)."""
+    kinds = manifest.get("window_kinds")
+    if not kinds:
+        return []
+    named = ", ".join(f"{count} {kind.replace('_', ' ')}" for kind, count in kinds.items() if kind != "holding_the_answer")
+    return [f"  Windows by kind: {named}; {kinds['holding_the_answer']} hold the answer."]
+
+
 def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
     lines = [
         "# Model card: qa span reader",
@@ -131,6 +140,7 @@ def write_card(manifest: dict, wiki: dict, curve: list[dict]) -> None:
         "  its best sentence in the article with the answer's sentence cut out, labelled \"no answer\"; SQuAD 2.0",
         "  unanswerable questions get two windows labelled \"no answer\"; a tenth of all questions get one more,",
         "  around their best sentence in another article (off topic), labelled \"no answer\".",
+        *_window_counts(manifest),
         "  The 10 `HELD_OUT` articles are left out: the ranker, rerank and confidence models are fitted on them (`tools/heldout.py`).",
         f"- One epoch: {manifest['steps']} steps of {manifest['batch_size']}, AdamW lr {manifest['learning_rate']},"
         " 6% warm-up then linear decay,",

@@ -57,6 +57,9 @@ CUT_ANSWER_SHARE = 1.0
 """Share of answerable questions that also get a window from their article with the answer cut out."""
 OFF_TOPIC_SHARE = 0.1
 """Share of questions that also get a window from another article."""
+KINDS = ("answer", "hard_negative", "answer_cut", "unanswerable", "off_topic")
+"""The windows `mine` makes: around the answer's sentence, around a sentence that lacks it, in the
+article with the answer's sentence cut out, for a SQuAD 2.0 unanswerable question, in another article."""
 HELD_OUT = ("Southern_California", "Sky_(United_Kingdom)", "Victoria_(Australia)", "Black_Death", "Geology",
             "Pharmacy", "Kenya", "BBC_Television", "Prime_minister", "Republic_of_the_Congo")
 """Articles the reader never trains on (the first three with SQuAD 2.0's unanswerable questions):
@@ -71,6 +74,8 @@ class Example:
     spans: tuple[tuple[int, int], ...]
     answer: tuple[int, int] | None
     """Offsets of the answer in `text`, or None: the window does not hold it."""
+    kind: str = ""
+    """Why the window was mined (one of KINDS); the manifest counts each kind."""
 
     def window(self) -> reader_module.Window:
         return reader_module.Window(text=self.text, spans=self.spans, title=self.title)
@@ -148,34 +153,34 @@ def mine(articles: list[Article], rng: random.Random) -> list[Example]:
             blend = 0.5 * (sentence_vectors @ vector) + 0.5 * overlap / max(overlap.max(), 1e-9)
             ranked = [int(i) for i in np.argsort(-blend, kind="stable")]
             if answer is None:
-                centers = ranked[:2]
+                centers = [(center, "unanswerable") for center in ranked[:2]]
             else:
                 holding = next((i for i, (s, e) in enumerate(article.sentences) if s <= answer[0] < e), None)
                 if holding is None:
                     continue
                 pool = [i for i in ranked if i != holding][:NEGATIVE_POOL]
-                centers = [holding, rng.choice(pool)] if pool else [holding]
+                centers = [(holding, "answer"), (rng.choice(pool), "hard_negative")] if pool else [(holding, "answer")]
                 if pool and rng.random() < CUT_ANSWER_SHARE:
                     cut = _cut_answer_example(article, question, answer, holding, pool[0])
                     if cut is not None:
                         examples.append(cut)
-            for center in centers:
-                examples.append(_example(article, question, answer, center))
+            for center, kind in centers:
+                examples.append(_example(article, question, answer, center, kind))
             if len(articles) > 1 and rng.random() < OFF_TOPIC_SHARE:
                 other = (number + rng.randrange(1, len(articles))) % len(articles)
                 best = int(np.argmax(all_sentence_vectors[other] @ vector))
-                examples.append(_example(articles[other], question, None, best))
+                examples.append(_example(articles[other], question, None, best, "off_topic"))
     rng.shuffle(examples)
     return examples
 
 
-def _example(article: Article, question: str, answer: tuple[int, int] | None, center: int) -> Example:
+def _example(article: Article, question: str, answer: tuple[int, int] | None, center: int, kind: str) -> Example:
     first, last = reader_module.window_around(article.sentences, center)
     window, start = reader_module.document_window(article.document.text, article.sentences, first, last,
                                                   title=article.document.title)
     inside = answer is not None and start <= answer[0] and answer[1] <= start + len(window.text)
     return Example(question, window.title, window.text, window.spans,
-                   (answer[0] - start, answer[1] - start) if inside else None)
+                   (answer[0] - start, answer[1] - start) if inside else None, kind)
 
 
 def without_sentence(text: str, sentences: list[tuple[int, int]], cut: int) -> tuple[str, list[tuple[int, int]]]:
@@ -199,7 +204,7 @@ def _cut_answer_example(article: Article, question: str, answer: tuple[int, int]
     said = article.document.text[answer[0] : answer[1]].casefold()
     if said in window.text.casefold():
         return None
-    return Example(question, window.title, window.text, window.spans, None)
+    return Example(question, window.title, window.text, window.spans, None, "answer_cut")
 
 
 def labels(batch, examples: list[Example]):
@@ -320,7 +325,8 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
         "data": (f"SQuAD v1.1 ({76 - len(HELD_OUT)} of its 76 articles here) + SQuAD 2.0 unanswerable questions of "
                  "10 of them, ../shared/train/squad"),
         "seed": seed, "steps": len(plan), "batch_size": batch_size, "learning_rate": lr,
-        "windows": len(examples), "questions": questions, "max_tokens": reader_module.MAX_TOKENS,
+        "windows": len(examples), "window_kinds": window_kinds(examples), "questions": questions,
+        "max_tokens": reader_module.MAX_TOKENS,
         "window_chars": reader_module.WINDOW_CHARS,
         "train_seconds_this_run": round(time.time() - started),
         "torch": torch.__version__, "bf16_kernels": _this_cpu_kernels(),
@@ -331,6 +337,15 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
                                questions_seen=_questions_seen(plan))
     print(f"wrote {out / reader_module.WEIGHTS_FILE} (sha256 {digest})", flush=True)
     return {"sha256": digest, **facts}
+
+
+def window_kinds(examples: list[Example]) -> dict[str, int]:
+    """How many windows of each of KINDS (and how many hold the answer) `examples` has; windows
+    cached by a run that predates `Example.kind` count as "unrecorded"."""
+    counts = {kind: sum(e.kind == kind for e in examples) for kind in KINDS}
+    unrecorded = sum(e.kind not in KINDS for e in examples)
+    return {**counts, **({"unrecorded": unrecorded} if unrecorded else {}),
+            "holding_the_answer": sum(e.answer is not None for e in examples)}
 
 
 def bf16_kernels(cpuinfo: str, isa_cap: str | None) -> str:
