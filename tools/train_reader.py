@@ -354,7 +354,7 @@ def bf16_kernels(cpuinfo: str, isa_cap: str | None) -> str:
     They decide the trained weights' last bits, so a run repeats the shipped weights bit for bit
     only on a CPU of the same kind (same seed, same data): an AMX machine trains about twice as
     fast and ends elsewhere. `isa_cap` is ONEDNN_MAX_CPU_ISA, which can switch AMX off
-    ("AVX512_CORE_BF16")."""
+    ("AVX512_CORE_BF16", as `make train-reader` does: the shipped weights were trained so)."""
     flags = set(next((line.partition(":")[2].split() for line in cpuinfo.splitlines()
                       if line.startswith("flags")), []))
     if "amx_bf16" in flags and (not isa_cap or "AMX" in isa_cap.upper()):
