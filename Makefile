@@ -49,10 +49,11 @@ tune: install
 # AVX512-BF16 kernels, which trained the shipped weights: a CPU with AMX would pick AMX kernels,
 # train about twice as fast and round differently. READER_ISA= (empty) lets oneDNN choose.
 READER_ISA ?= AVX512_CORE_BF16
+READER_KERNELS = $(if $(READER_ISA),ONEDNN_MAX_CPU_ISA=$(READER_ISA))
 train-reader: install
-	$(if $(READER_ISA),ONEDNN_MAX_CPU_ISA=$(READER_ISA)) $(BIN)/python tools/train_reader.py
+	$(READER_KERNELS) $(BIN)/python tools/train_reader.py
 	$(BIN)/python tools/heldout.py
-	$(if $(READER_ISA),ONEDNN_MAX_CPU_ISA=$(READER_ISA)) $(BIN)/python tools/reader_card.py
+	$(READER_KERNELS) $(BIN)/python tools/reader_card.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info test-artifacts
