@@ -120,6 +120,62 @@ def test_mined_windows_hold_their_label_and_off_topic_ones_come_from_another_art
     assert kinds["holding_the_answer"] == sum(e.answer is not None for e in examples)
 
 
+STORY = {"id": "syn-h1-007", "title": "Tollbridge sold", "date": "2020-01-02", "outlet": "Wire",
+         "text": "Harbour Group sold the Tollbridge for £40m on Monday. The buyer, Keel Capital, plans new lanes.\n\n"
+                 "Chief executive Ana Ruiz said the sale was fair.",
+         "qa": [{"q": "Who bought the Tollbridge?", "answer": "Keel Capital",
+                 "sentence": "The buyer, Keel Capital, plans new lanes."},
+                {"q": "What did the sale raise?", "answer": "£40m",
+                 "sentence": "Harbour Group sold the Tollbridge for £40m on Monday."}],
+         "unanswerable": [{"q": "When will the new lanes open?", "why": "No date is given."}],
+         "conversations": [{"turns": ["Who runs Harbour Group?", "What did she say?"], "answer": "the sale was fair",
+                            "sentence": "Chief executive Ana Ruiz said the sale was fair."}]}
+
+
+def test_synthetic_news_is_split_by_story_number_one_in_five_validates_and_one_in_five_fits():
+    part = _tool("train_reader").synthetic_part
+    ids = [f"syn-h{style}-{number:03d}" for style in range(1, 13) for number in range(1, 26)]
+    parts = [part(story) for story in ids]
+    assert parts.count("validation") == parts.count("fit") == len(ids) // 5
+    assert {part("syn-h3-010"), part("syn-h11-040"), part("syn-h2-011"), part("syn-h2-012")} == {"validation", "fit", "train"}
+    assert part("syn-h3-010") == "validation" and part("syn-h2-011") == "fit" and part("syn-h2-012") == "train"
+
+
+def test_synthetic_stories_load_with_their_answers_offsets_inside_a_sentence(tmp_path, monkeypatch):
+    import json
+
+    train_reader = _tool("train_reader")
+    other = {**STORY, "id": "syn-h1-005"}
+    (tmp_path / "articles.jsonl").write_text(json.dumps(STORY) + "\n" + json.dumps(other) + "\n", encoding="utf-8")
+    monkeypatch.setattr(train_reader, "SYNTHETIC", tmp_path / "articles.jsonl")
+    assert [s["id"] for s in train_reader.synthetic_stories("validation")] == ["syn-h1-005"]
+    (article,) = train_reader.load_synthetic("train")
+    assert article.document.title == "Tollbridge sold"
+    text = article.document.text
+    answered = [(q, a) for q, a in article.questions if a is not None]
+    assert [text[a[0] : a[1]] for _, a in answered] == ["Keel Capital", "£40m"]
+    assert all(any(s <= a[0] and a[1] <= e for s, e in article.sentences) for _, a in answered)
+    assert ("When will the new lanes open?", None) in article.questions
+
+
+def test_the_news_stage_mixes_every_news_window_with_as_many_squad_windows(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    train_reader = _tool("train_reader")
+    Example = train_reader.Example
+    news = [Example(f"news {k}?", "N", "text", ((0, 4),), None, "unanswerable") for k in range(5)]
+    squad = [Example(f"squad {k}?", "S", "text", ((0, 4),), None, "hard_negative") for k in range(20)]
+    monkeypatch.setattr(train_reader, "load_synthetic", lambda part: [])
+    monkeypatch.setattr(train_reader, "mine", lambda articles, rng, corpus: [replace(e, corpus=corpus) for e in news])
+    monkeypatch.setattr(train_reader, "squad_examples", lambda work, seed: squad)
+    mixed = train_reader.news_examples(tmp_path / "news", tmp_path / "squad", seed=3)
+    assert sorted(e.question for e in mixed if e.corpus == "synthetic-news") == sorted(e.question for e in news)
+    replayed = [e for e in mixed if e.corpus == "squad"]
+    assert len(replayed) == round(train_reader.SQUAD_REPLAY_SHARE * len(news)) and all(e.text == "text" for e in replayed)
+    assert {e.question for e in replayed} <= {e.question for e in squad}
+    assert train_reader.news_examples(tmp_path / "news", tmp_path / "squad", seed=4) == mixed  # read from the cache
+
+
 def test_the_model_card_counts_windows_by_kind_when_the_manifest_does():
     window_counts = _tool("reader_card")._window_counts
     kinds = {"answer": 5, "hard_negative": 5, "answer_cut": 4, "unanswerable": 2, "off_topic": 1, "holding_the_answer": 6}
@@ -228,6 +284,10 @@ def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsy
     assert "resuming at step 2" in capsys.readouterr().out
     repeated = train_reader.train(examples, out=tmp_path / "again", work=tmp_path / "work-again", batch_size=2)
     assert repeated["sha256"] == facts["sha256"]  # same seed, same data: the same weights, bit for bit
+    followed = train_reader.train(examples, out=tmp_path / "next", work=tmp_path / "work-next", batch_size=2,
+                                  start=tmp_path / "out", lr=3e-5)
+    assert followed["started_from"].endswith(f"(sha256 {facts['sha256']})")
+    assert followed["sha256"] != facts["sha256"] and Reader(tmp_path / "next").fingerprint == followed["sha256"]
 
 
 def test_the_manifest_names_the_bf16_kernels_that_decide_the_weights_last_bits():

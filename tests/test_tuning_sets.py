@@ -1,6 +1,7 @@
 """The held-out sets `make tune` fits on (tools/heldout.py) and how tools/tune.py picks the threshold."""
 
 import importlib.util
+import json
 import random
 import sys
 from pathlib import Path
@@ -45,3 +46,19 @@ def test_the_threshold_is_the_highest_that_keeps_false_abstentions_within_budget
     threshold = tune.chosen_threshold(probability, answerable)
     assert np.mean(probability[answerable] < threshold) <= tune.FALSE_ABSTENTION_BUDGET
     assert np.mean(probability[answerable] < threshold + 0.01) > tune.FALSE_ABSTENTION_BUDGET
+
+
+def test_synthetic_stories_are_written_as_a_folder_whose_answers_the_loader_finds_in_their_story(tmp_path):
+    from test_reader import STORY
+
+    _tool("heldout").write_stories(tmp_path, [STORY])
+    corpus = load_corpus(tmp_path / "corpus")
+    (document,) = corpus.documents.values()
+    assert (document.title, document.date, document.outlet) == ("Tollbridge sold", "2020-01-02", "Wire")
+    assert document.text == STORY["text"]
+    rows = [json.loads(line) for line in (tmp_path / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [row["answerable"] for row in rows] == [True, True, False]
+    assert all(answer in document.text for row in rows for answer in row["answers"])
+    assert {row["source"] for row in rows} == {"syn-h1-007.txt"}
+    (conversation,) = map(json.loads, (tmp_path / "conversations.jsonl").read_text(encoding="utf-8").splitlines())
+    assert conversation["turns"] == STORY["conversations"][0]["turns"] and conversation["answers"] == ["the sale was fair"]

@@ -19,9 +19,16 @@ scores there are what it gives on text it has not seen. Two sets, in `qa eval`'s
   questions about its author, date and outlet (METADATA_QUESTIONS), answerable only where the
   byline states the field. Names, outlets and dates are drawn at random from made-up lists.
 
-What it leaves out: news. The measuring sets (`make eval`) are never read, and no news with
-questions sits in ../shared/train, so the news figures `qa eval` reports are measured on text none
-of the fitted models saw.
+- `news/`: the synthetic-news stories of the "fit" part (`train_reader.synthetic_part`: the reader
+  never trains on them) as one folder, each story with front matter (title, date, outlet), with
+  their answerable and look-alike unanswerable questions.
+
+And one set that nothing is fitted on, only measured (`make eval`): `build/synthetic-val/`, the
+"validation" part of synthetic-news in the same shape, plus its two-turn follow-ups in
+`conversations.jsonl`.
+
+What it leaves out: real news. The measuring sets (`make eval`) are never read, so the news-tune
+figures `qa eval` reports are measured on text none of the fitted models saw.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from train_reader import REPO, Article, load_articles, without_sentence  # noqa: E402
+from train_reader import REPO, Article, load_articles, synthetic_stories, without_sentence  # noqa: E402
 
 CUT_PER_ARTICLE = 40
 SEED = 29
@@ -65,7 +72,7 @@ def file_name(article: Article) -> str:
     return article.document.title.replace(" ", "_").replace("/", "_") + ".txt"
 
 
-def write_set(folder: Path, texts: dict[str, str], questions: list[dict]) -> None:
+def write_set(folder: Path, texts: dict[str, str], questions: list[dict], conversations: list[dict] = ()) -> None:
     corpus = folder / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
     for stale in corpus.glob("*.txt"):
@@ -73,6 +80,9 @@ def write_set(folder: Path, texts: dict[str, str], questions: list[dict]) -> Non
     for name, text in texts.items():
         (corpus / name).write_text(text, encoding="utf-8")
     (folder / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
+    if conversations:
+        (folder / "conversations.jsonl").write_text("".join(json.dumps(c) + "\n" for c in conversations),
+                                                    encoding="utf-8")
 
 
 def answer_cases(article: Article) -> list[dict]:
@@ -124,11 +134,32 @@ def one_article_set(article: Article, cut_text: str, cut_cases: list[dict], rng:
     return text, kept + cut_cases + [{**case, "source": file_name(article)} for case in metadata]
 
 
+def write_stories(folder: Path, stories: list[dict]) -> None:
+    """Synthetic-news stories as one corpus folder (front matter: title, date, outlet), with their
+    questions, unanswerable ones included, and their follow-ups."""
+    texts = {f"{story['id']}.txt": f"---\ntitle: {story['title']}\ndate: {story['date']}\n"
+                                   f"source: {story['outlet']}\n---\n{story['text']}" for story in stories}
+    questions, conversations = [], []
+    for story in stories:
+        source = f"{story['id']}.txt"
+        questions += [{"question": qa["q"], "answers": [qa["answer"]], "answerable": True, "source": source}
+                      for qa in story["qa"]]
+        questions += [{"question": item["q"], "answers": [], "answerable": False, "source": source}
+                      for item in story["unanswerable"]]
+        conversations += [{"turns": c["turns"], "answers": [c["answer"]], "source": source}
+                          for c in story["conversations"]]
+    write_set(folder, texts, questions, conversations)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(REPO / "build" / "heldout"))
+    parser.add_argument("--validation", default=str(REPO / "build" / "synthetic-val"),
+                        help="where the synthetic-news validation set goes")
     args = parser.parse_args()
     out = Path(args.out)
+    write_stories(out / "news", synthetic_stories("fit"))
+    write_stories(Path(args.validation), synthetic_stories("validation"))
     articles = load_articles(held_out=True)
     write_set(out / "answerable", {file_name(a): a.document.text for a in articles},
               [case for a in articles for case in answer_cases(a)])
@@ -140,7 +171,8 @@ def main() -> int:
         name = file_name(article)
         text, cases = one_article_set(article, *cut[name], rng)
         write_set(out / "one" / Path(name).stem, {name: text}, cases)
-    for folder in [out / "answerable", out / "cut", *sorted((out / "one").iterdir())]:
+    for folder in [out / "answerable", out / "cut", *sorted((out / "one").iterdir()), out / "news",
+                   Path(args.validation)]:
         rows = (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines()
         print(f"{folder}: {len(list((folder / 'corpus').glob('*.txt')))} articles, {len(rows)} questions")
     return 0

