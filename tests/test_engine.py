@@ -51,12 +51,15 @@ def test_top_k_limits_quotes(fake_bot):
     assert len(fake_bot.answer("bridge", top_k=4).quotes) == 4
 
 
-def test_abstention_reply_says_so_and_offers_the_closest_passage(fake_bot):
+def test_below_the_threshold_the_reply_says_so_and_offers_the_closest_passage(fake_bot, monkeypatch):
+    """Which questions fall below the threshold is the real models' call (tests/test_end_to_end.py,
+    tests/test_synthetic_news.py); here every confidence does."""
+    monkeypatch.setattr("qa.engine.THRESHOLD", 1.01)
     reply = fake_bot.answer("What is the boiling point of mercury in kelvin?")
     assert not reply.answered
     assert reply.text.startswith("The documents don't say.")
     assert reply.quotes and "may be related" in reply.text
-    assert 0.0 <= reply.confidence < THRESHOLD
+    assert 0.0 <= reply.confidence <= 1.0
 
 
 def test_confident_answer_is_marked_answered(fake_bot):
