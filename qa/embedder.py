@@ -106,6 +106,11 @@ def _load_shared_model():
         return _shared_model
 
 
+def shared_word_embeddings():
+    """The loaded MiniLM's word-embedding module (torch), which the reader shares."""
+    return _load_shared_model()[0].auto_model.embeddings.word_embeddings
+
+
 class MiniLMEmbedder:
     """The real embedder. Thread-safe: encoding calls are serialized on one lock."""
 

@@ -160,7 +160,7 @@ class Reader:
     def warm_up(self) -> None:
         with self._lock:
             if self._model is None:
-                self._model, self._tokenizer = load_model(self.folder, self.manifest())
+                self._model, self._tokenizer = answering_model(self.folder, self.manifest())
 
     def read(self, question: str, windows: Sequence[Window]) -> list[list[Reading]]:
         """Per window, per sentence of it, the reader's verdict (batched passes)."""
@@ -252,6 +252,23 @@ def load_model(folder: Path, manifest: dict):
     if unexpected or any(not name.startswith("encoder." + SHARED_PREFIX) for name in missing):
         raise ModelError(f"{weights}: does not fit the reader (missing {missing}, unexpected {unexpected})")
     model.eval()
+    return model, tokenizer
+
+
+def answering_model(folder: Path, manifest: dict):
+    """The trained reader as answering holds it: its word embeddings are the embedder's own
+    module (the same frozen MiniLM matrix, one copy in memory) and its linear layers keep the
+    bf16 weights they were stored in, which autocast reads them in anyway (so no bf16 copy is
+    made per pass); the rest (layer norms, position embeddings) stays float32, as autocast reads it."""
+    import torch
+
+    from qa.embedder import shared_word_embeddings
+
+    model, tokenizer = load_model(folder, manifest)
+    for module in model.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.to(torch.bfloat16)
+    model.encoder.embeddings.word_embeddings = shared_word_embeddings()
     return model, tokenizer
 
 
