@@ -221,8 +221,9 @@ def span_model(encoder, head):
     return SpanModel()
 
 
-def base_model():
-    """The bundled MiniLM encoder (sha-checked) with a fresh span head, and its tokenizer."""
+def base_model(dtype=None):
+    """The bundled MiniLM encoder (sha-checked) with a fresh span head, and its tokenizer; in
+    `dtype` (torch's, default float32)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as transformers_logging
@@ -230,13 +231,16 @@ def base_model():
     transformers_logging.disable_progress_bar()
     folder = model_path()
     verify_weights(folder)
-    encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
+    dtype = dtype or torch.float32
+    encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    return span_model(encoder, torch.nn.Linear(encoder.config.hidden_size, 2)), tokenizer
+    return span_model(encoder, torch.nn.Linear(encoder.config.hidden_size, 2, dtype=dtype)), tokenizer
 
 
-def load_model(folder: Path, manifest: dict):
-    """The trained reader, after its weights' sha256 matches the manifest's."""
+def load_model(folder: Path, manifest: dict, dtype=None):
+    """The trained reader, after its weights' sha256 matches the manifest's; in `dtype` (torch's,
+    default float32, which training needs)."""
+    import torch
     from safetensors.torch import load_file
 
     weights = folder / WEIGHTS_FILE
@@ -246,8 +250,9 @@ def load_model(folder: Path, manifest: dict):
     if actual != manifest.get("sha256"):
         raise ModelError(f"{weights}: sha256 is {actual}, expected {manifest.get('sha256')}; the reader "
                          "file was changed or damaged, retrain it with `make train-reader` or restore it")
-    model, tokenizer = base_model()
-    state = {name: tensor.float() for name, tensor in load_file(str(weights)).items()}
+    dtype = dtype or torch.float32
+    model, tokenizer = base_model(dtype)
+    state = {name: tensor.to(dtype) for name, tensor in load_file(str(weights)).items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if unexpected or any(not name.startswith("encoder." + SHARED_PREFIX) for name in missing):
         raise ModelError(f"{weights}: does not fit the reader (missing {missing}, unexpected {unexpected})")
@@ -256,18 +261,18 @@ def load_model(folder: Path, manifest: dict):
 
 
 def answering_model(folder: Path, manifest: dict):
-    """The trained reader as answering holds it: its word embeddings are the embedder's own
-    module (the same frozen MiniLM matrix, one copy in memory) and its linear layers keep the
-    bf16 weights they were stored in, which autocast reads them in anyway (so no bf16 copy is
-    made per pass); the rest (layer norms, position embeddings) stays float32, as autocast reads it."""
+    """The trained reader as answering holds it: in the bf16 its weights are stored in (autocast
+    reads them so anyway: the logits are the float32 load's, bit for bit) but for the layer norms
+    (float32, which their float32 inputs need), and with the embedder's own word-embedding module
+    (the same frozen MiniLM matrix, in float32), so no float32 copy of the model is ever made."""
     import torch
 
     from qa.embedder import shared_word_embeddings
 
-    model, tokenizer = load_model(folder, manifest)
+    model, tokenizer = load_model(folder, manifest, dtype=torch.bfloat16)
     for module in model.modules():
-        if isinstance(module, torch.nn.Linear):
-            module.to(torch.bfloat16)
+        if isinstance(module, torch.nn.LayerNorm):
+            module.float()
     model.encoder.embeddings.word_embeddings = shared_word_embeddings()
     return model, tokenizer
 
