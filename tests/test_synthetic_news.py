@@ -34,11 +34,18 @@ def news(tmp_path_factory):
 
 
 def test_validation_stories_meet_the_measured_figures(news):
-    """Round 9 on these 12 stories (one folder): FIGURES measured, with a margin of a few questions."""
+    """Round 9 on these six stories (one folder) measured hit@1 51/60, hit@3 59, 1 false
+    abstention, 4/30 look-alikes declined, confidence AUC 0.766, follow-ups 9/12; the gates leave
+    a few questions of margin."""
     folder, bot = news
     figures = evaluate(bot, read_cases(folder / "questions.jsonl") + read_cases(folder / "conversations.jsonl")).summary()
-    print(figures)
-    assert figures["hit@1"] >= 0, figures
+    assert (figures["answerable"], figures["unanswerable"], figures["conversations"]) == (60, 30, 12), figures
+    assert figures["hit@1"] >= 48, figures
+    assert figures["hit@3"] >= 56, figures
+    assert figures["false_abstentions"] <= 3, figures
+    assert figures["abstained"] >= 2, figures
+    assert figures["abstention_auc"] >= 0.70, figures
+    assert figures["conversation_hit@1"] >= 8, figures
 
 
 def test_a_declined_look_alike_question_says_so_and_shows_the_closest_passage_as_such(news):
