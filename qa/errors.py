@@ -23,6 +23,12 @@ class UnreadableFile(CorpusError):
     it and goes on with the others."""
 
 
+class MissingPackage(UnreadableFile):
+    """The library that reads a file's format, or a package it needs, is not installed or fails to
+    import. The message names the format and the package to install; the loader skips the file
+    like any other it cannot read."""
+
+
 class ModelError(QAError):
     """The embedding model is missing or its weights are not the expected ones."""
 

@@ -3,7 +3,8 @@
 One function per format takes a file's bytes and returns an `Extracted`: the text that quotes
 are cut from, what the file says about itself (title, date, author, site) and, for a PDF, where
 each page starts in the text. Each library (trafilatura, pypdf, python-docx) is imported by its
-function, at the first file of its kind, so `import qa` does not pay for them.
+function, at the first file of its kind, so `import qa` does not pay for them; when it, or a
+package it needs, is missing, that function raises `MissingPackage` naming the package to install.
 
 - HTML: trafilatura's main text, one paragraph per block it keeps (paragraph, heading, list
   item, table row). Navigation, footers and cookie or consent banners are pruned first.
@@ -30,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from qa.errors import UnreadableFile
+from qa.errors import MissingPackage, UnreadableFile
 
 PAGE_EDGE_LINES = 2
 """Lines at the top and at the bottom of a PDF page that may be a running header or footer."""
@@ -51,6 +52,9 @@ _DIGITS = re.compile(r"\d+")
 _BEGINNINGS = (("PDF", b"%PDF-"), ("zip archive", b"PK\x03\x04"),
                ("Word/Excel 97-2003 file", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"))
 """How files of other kinds begin, to name what a file under a wrong extension really is."""
+_PACKAGES = {"docx": "python-docx", "dateutil": "python-dateutil"}
+"""The package to install for a module of the formats' libraries, or of the packages they need,
+where pip names it otherwise than the module."""
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,42 @@ def _parsing(kind: str) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        detail = str(error).strip().partition("\n")[0][:120]
+        detail = _first_line(error)
         raise UnreadableFile(f"damaged, or not a {kind} file ({type(error).__name__}"
                              f"{': ' + detail if detail else ''})") from error
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().partition("\n")[0][:120]
+
+
+@contextmanager
+def _importing(kind: str, library: str) -> Iterator[None]:
+    """An ImportError of the `library` that reads `kind` as `MissingPackage`, naming the package
+    to install: the module found missing anywhere in the library's imports, or else the library
+    itself (installed, but failing to import), to install again."""
+    try:
+        yield
+    except ImportError as error:
+        module = _missing_module(error)
+        if module:
+            package = _PACKAGES.get(module, module)
+            raise MissingPackage(f"reading {kind} needs the package {package}, which is not "
+                                 f"installed: run `pip install {package}`") from error
+        raise MissingPackage(f"reading {kind} needs {library}, which fails to import "
+                             f"({_first_line(error)}): run `pip install --force-reinstall {library}`") from error
+
+
+def _missing_module(error: BaseException | None) -> str | None:
+    """The top-level module that an import found missing: `error`'s own, or one raised before it.
+    It may sit a few raises deep: lxml.html.clean, which trafilatura imports, raises an
+    ImportError of its own `from None` when lxml_html_clean is absent, and keeps that one only
+    as the context."""
+    while error is not None:
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            return error.name.partition(".")[0]
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _check_kind(data: bytes, kind: str, beginning: bytes | None) -> None:
@@ -101,7 +138,8 @@ def _day(moment: datetime | None) -> str | None:
 def from_html(data: bytes) -> Extracted:
     """The page's main text and its metadata (trafilatura finds the encoding)."""
     _check_kind(data, "HTML", None)
-    import trafilatura
+    with _importing("HTML", "trafilatura"):
+        import trafilatura
 
     with _parsing("HTML"):
         found = trafilatura.bare_extraction(data, with_metadata=True, include_comments=False,
@@ -117,7 +155,8 @@ def from_html(data: bytes) -> Extracted:
 def from_pdf(data: bytes) -> Extracted:
     """The text of every page, running headers and footers removed, with where each page starts."""
     _check_kind(data, "a PDF", b"%PDF-")
-    from pypdf import PdfReader
+    with _importing("PDF", "pypdf"):
+        from pypdf import PdfReader
 
     with _parsing("PDF"):
         reader = PdfReader(io.BytesIO(data))
@@ -200,8 +239,9 @@ def _paragraphs(pages: list[list[str]]) -> tuple[str, tuple[int, ...]]:
 def from_docx(data: bytes) -> Extracted:
     """Body paragraphs and table rows in order, and the core properties."""
     _check_kind(data, "a DOCX file", b"PK\x03\x04")
-    import docx
-    from docx.table import Table
+    with _importing("DOCX", "python-docx"):
+        import docx
+        from docx.table import Table
 
     with _parsing("DOCX"):
         document = docx.Document(io.BytesIO(data))

@@ -6,8 +6,8 @@ the metadata and is cut from the text. HTML, PDF and DOCX files give the text an
 `qa.formats` extracts (a PDF also where each page starts). Without a title, a short first line
 followed by a blank line is taken as the headline, else the file name. Hidden files, editor
 backups and symlinked folders are passed over; empty, oversized and vanished files, and HTML,
-PDF or DOCX files that yield no text (encrypted, damaged, of another format, only images), are
-skipped with a warning. What it leaves out: other formats, encodings other than UTF-8 for text
+PDF or DOCX files that yield no text (encrypted, damaged, of another format, only images) or
+whose library is not installed (the warning names the package), are skipped with a warning. What it leaves out: other formats, encodings other than UTF-8 for text
 files, and any cleaning of a text file: its body is kept verbatim.
 """
 
@@ -174,7 +174,8 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     A .txt or .md file that is not UTF-8 text stops the load with a `CorpusError` naming it (the
     folder is not what the user thinks it is). Empty files, files over the size limits, texts
     over MAX_FILE_BYTES characters, files that vanish while being read and HTML, PDF or DOCX
-    files that yield no text are skipped and listed in `skipped`, which the CLI and the chat show.
+    files that yield no text or whose library is missing are skipped and listed in `skipped`, which the CLI and the chat show.
+    When every file is skipped, the `CorpusError` gives the first one and why.
     """
     root_path = Path(root).expanduser()
     if not root_path.exists():
@@ -194,6 +195,8 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
             skipped.append(f"{path}: {error}, skipped")
             continue
         documents[document.id] = document
+    if skipped and not documents:
+        raise CorpusError(f"{root_path}: none of its {len(skipped)} files could be read; the first: {skipped[0]}")
     if not documents:
         raise CorpusError(f"{root_path}: no non-empty {', '.join(SUFFIXES)} files found")
     return Corpus(root=root_path, documents=documents, skipped=skipped)

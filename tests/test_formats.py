@@ -5,10 +5,13 @@ with python-docx."""
 
 from __future__ import annotations
 
+import builtins
 import datetime
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +29,7 @@ from qa.cli import main
 from qa.loader import load_corpus
 from qa.records import Document
 
-from conftest import MUSEUM, NEWS, FakeEmbedder, NeutralReader
+from conftest import MUSEUM, NEWS, REPO, FakeEmbedder, NeutralReader
 
 NAVIGATION = "Subscribe to our weekly newsletter"
 BANNER = "We use cookies to improve your experience"
@@ -244,6 +247,50 @@ def test_text_over_the_limit_from_a_small_pdf_is_skipped(tmp_path, monkeypatch):
     corpus = load_corpus(tmp_path)
     assert list(corpus.documents) == ["note.txt"]
     assert any("review.pdf" in line and "character limit" in line for line in corpus.skipped)
+
+
+LOAD_WITHOUT = """
+import json, sys
+for module in sys.argv[2:]:
+    sys.modules[module] = None  # import raises ModuleNotFoundError, as when it is not installed
+from qa.loader import load_corpus
+corpus = load_corpus(sys.argv[1])
+print(json.dumps({"documents": sorted(corpus.documents), "skipped": corpus.skipped}))
+"""
+
+
+def test_a_missing_extractor_package_skips_its_files_naming_the_format_and_the_package(tmp_path):
+    """lxml_html_clean and python-docx kept from being imported, in a process of its own so that
+    trafilatura's imports run for real: lxml.html.clean hides the missing module behind an
+    ImportError of its own, and python-docx's module is `docx`."""
+    write_good_files(tmp_path)
+    result = subprocess.run([sys.executable, "-c", LOAD_WITHOUT, str(tmp_path), "lxml_html_clean", "docx"],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["documents"] == ["bridge.txt", "museum.md", "review.pdf"]
+    assert loaded["skipped"] == [
+        f"{tmp_path / name}: reading {kind} needs the package {package}, which is not installed: "
+        f"run `pip install {package}`, skipped"
+        for name, kind, package in [("library.html", "HTML", "lxml_html_clean"), ("school.docx", "DOCX", "python-docx")]]
+
+
+def test_a_library_that_fails_to_import_is_named_to_install_again(tmp_path, monkeypatch):
+    (tmp_path / "review.pdf").write_bytes(review_pdf())
+    (tmp_path / "bridge.txt").write_text(NEWS, encoding="utf-8")
+    real_import = builtins.__import__
+
+    def broken_pypdf(name, *args, **kwargs):
+        if name == "pypdf":
+            raise ImportError("libcrypto.so.3: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken_pypdf)
+    corpus = load_corpus(tmp_path)
+    assert list(corpus.documents) == ["bridge.txt"]
+    assert corpus.skipped == [f"{tmp_path / 'review.pdf'}: reading PDF needs pypdf, which fails to import "
+                              "(libcrypto.so.3: cannot open shared object file): run `pip install "
+                              "--force-reinstall pypdf`, skipped"]
 
 
 def test_page_of_counts_pages_from_one_and_passes_over_empty_ones():

@@ -50,6 +50,13 @@ def test_empty_folder_is_an_error(tmp_path: Path):
         load_corpus(tmp_path)
 
 
+def test_a_folder_whose_every_file_is_skipped_names_the_first_and_why(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("  \n", encoding="utf-8")
+    (tmp_path / "b.md").write_text("", encoding="utf-8")
+    with pytest.raises(CorpusError, match=r"none of its 2 files could be read; the first: .*/a\.txt: empty, skipped$"):
+        load_corpus(tmp_path)
+
+
 def test_non_utf8_file_is_named(tmp_path: Path):
     (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
     with pytest.raises(CorpusError, match=r"latin1\.txt: not valid UTF-8"):
