@@ -4,7 +4,9 @@ small corpora on disk. Tests marked `slow` get the real reader."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +17,15 @@ from qa.text import terms
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = REPO / "corpus"
+
+
+def tool(name: str):
+    """The script tools/NAME.py, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 class FakeEmbedder:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,15 +14,8 @@ from qa import reader as reader_module
 from qa.errors import ModelError
 from qa.reader import Reader, Window, best_span, document_window, read_in_documents, window_around
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import tool
 
-
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @given(st.lists(st.integers(min_value=1, max_value=400), min_size=1, max_size=30), st.data())
@@ -55,7 +46,7 @@ def test_document_window_offsets_point_back_into_the_document():
 @given(st.lists(st.text(alphabet="abc ", min_size=1, max_size=12).map(lambda t: t.strip() or "x"), min_size=2,
                 max_size=12), st.data())
 def test_cutting_a_sentence_keeps_the_others_offsets_exact(sentences, data):
-    train_reader = _tool("train_reader")
+    train_reader = tool("train_reader")
     text, spans, position = "", [], 0
     for sentence in sentences:
         spans.append((position, position + len(sentence)))
@@ -70,7 +61,7 @@ def test_cutting_a_sentence_keeps_the_others_offsets_exact(sentences, data):
 def test_an_answer_cut_window_lacks_the_answer_and_says_no_answer():
     from qa.records import Document
 
-    train_reader = _tool("train_reader")
+    train_reader = tool("train_reader")
     text = "The bridge opened in May. It cost £4.2m to build. The mayor cut the ribbon. Crowds came."
     spans = [(0, 25), (26, 49), (50, 75), (76, 88)]
     article = train_reader.Article(Document(id="b", text=text, title="Bridge", path="b"), spans, [], [])
@@ -90,7 +81,7 @@ def test_mined_windows_hold_their_label_and_off_topic_ones_come_from_another_art
     from qa.chunker import chunk_document
     from qa.records import Document
 
-    train_reader = _tool("train_reader")
+    train_reader = tool("train_reader")
     monkeypatch.setattr("qa.embedder.MiniLMEmbedder", lambda: fake_embedder)
     monkeypatch.setattr(train_reader, "CUT_ANSWER_SHARE", 1.0)
     monkeypatch.setattr(train_reader, "OFF_TOPIC_SHARE", 1.0)
@@ -133,7 +124,7 @@ STORY = {"id": "syn-h1-007", "title": "Tollbridge sold", "date": "2020-01-02", "
 
 
 def test_synthetic_news_is_split_by_story_number_one_in_five_validates_and_one_in_five_fits():
-    part = _tool("train_reader").synthetic_part
+    part = tool("train_reader").synthetic_part
     ids = [f"syn-h{style}-{number:03d}" for style in range(1, 13) for number in range(1, 26)]
     parts = [part(story) for story in ids]
     assert parts.count("validation") == parts.count("fit") == len(ids) // 5
@@ -144,7 +135,7 @@ def test_synthetic_news_is_split_by_story_number_one_in_five_validates_and_one_i
 def test_synthetic_stories_load_with_their_answers_offsets_inside_a_sentence(tmp_path, monkeypatch):
     import json
 
-    train_reader = _tool("train_reader")
+    train_reader = tool("train_reader")
     other = {**STORY, "id": "syn-h1-005"}
     (tmp_path / "articles.jsonl").write_text(json.dumps(STORY) + "\n" + json.dumps(other) + "\n", encoding="utf-8")
     monkeypatch.setattr(train_reader, "SYNTHETIC", tmp_path / "articles.jsonl")
@@ -161,7 +152,7 @@ def test_synthetic_stories_load_with_their_answers_offsets_inside_a_sentence(tmp
 def test_the_news_stage_mixes_every_news_window_with_as_many_squad_windows(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    train_reader = _tool("train_reader")
+    train_reader = tool("train_reader")
     Example = train_reader.Example
     news = [Example(f"news {k}?", "N", "text", ((0, 4),), None, "unanswerable") for k in range(5)]
     squad = [Example(f"squad {k}?", "S", "text", ((0, 4),), None, "hard_negative") for k in range(20)]
@@ -177,7 +168,7 @@ def test_the_news_stage_mixes_every_news_window_with_as_many_squad_windows(tmp_p
 
 
 def test_the_model_card_counts_windows_by_kind_when_the_manifest_does():
-    window_counts = _tool("reader_card")._window_counts
+    window_counts = tool("reader_card")._window_counts
     kinds = {"answer": 5, "hard_negative": 5, "answer_cut": 4, "unanswerable": 2, "off_topic": 1, "holding_the_answer": 6}
     assert window_counts({"window_kinds": kinds}) == [
         "  Windows by kind: 5 answer, 5 hard negative, 4 answer cut, 2 unanswerable, 1 off topic; 6 hold the answer."]
@@ -261,7 +252,7 @@ def test_a_missing_weights_file_says_how_to_get_it(tmp_path):
 
 @pytest.mark.slow
 def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsys):
-    train_reader = _tool("train_reader")
+    train_reader = tool("train_reader")
     text = "The bridge opened on Monday. It cost £4.2m to build."
     spans = ((0, 28), (29, 52))
     examples = [
@@ -291,7 +282,7 @@ def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsy
 
 
 def test_the_manifest_names_the_bf16_kernels_that_decide_the_weights_last_bits():
-    bf16_kernels = _tool("train_reader").bf16_kernels
+    bf16_kernels = tool("train_reader").bf16_kernels
     amx = "processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16 amx_bf16 amx_tile\n"
     assert bf16_kernels(amx, None) == "amx"
     assert bf16_kernels(amx, "AVX512_CORE_AMX") == "amx"
@@ -303,7 +294,7 @@ def test_the_manifest_names_the_bf16_kernels_that_decide_the_weights_last_bits()
 
 @pytest.mark.slow
 def test_training_labels_point_at_the_answer_tokens():
-    train_reader = _tool("train_reader")
+    train_reader = tool("train_reader")
     _, tokenizer = reader_module.base_model()
     text = "The bridge opened on Monday. It cost £4.2m to build."
     examples = [train_reader.Example("What did it cost?", "Bridge", text, ((0, 28), (29, 52)), (37, 42)),

@@ -1,15 +1,12 @@
 """The real engine on fictional news it never trained or was fitted on: a slice of the
 synthetic-news validation part (`tools/train_reader.synthetic_part`). Slow: real model."""
 
-import importlib.util
-import sys
-
 import pytest
 
 from qa import QA
 from qa.evaluate import evaluate, read_cases
 
-from conftest import REPO
+from conftest import tool
 
 pytestmark = pytest.mark.slow
 
@@ -17,19 +14,11 @@ STORIES = 6
 """The first this many validation stories (by id): one folder."""
 
 
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def news(tmp_path_factory):
-    stories = sorted(_tool("train_reader").synthetic_stories("validation"), key=lambda s: s["id"])[:STORIES]
+    stories = sorted(tool("train_reader").synthetic_stories("validation"), key=lambda s: s["id"])[:STORIES]
     folder = tmp_path_factory.mktemp("synthetic-val")
-    _tool("heldout").write_stories(folder, stories)
+    tool("heldout").write_stories(folder, stories)
     return folder, QA.from_directory(folder / "corpus", index_dir=tmp_path_factory.mktemp("idx"))
 
 

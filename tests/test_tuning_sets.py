@@ -1,30 +1,20 @@
 """The held-out sets `make tune` fits on (tools/heldout.py) and how tools/tune.py picks the threshold."""
 
-import importlib.util
 import json
 import random
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa.loader import load_corpus
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import tool
 
-
-def _tool(name: str):
-    spec = importlib.util.spec_from_file_location(name, REPO / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("seed", range(12))
 def test_a_story_dressed_as_news_answers_about_its_byline_only_where_the_byline_says(tmp_path, seed):
-    heldout = _tool("heldout")
+    heldout = tool("heldout")
     text, cases = heldout.dressed_as_news("Geology", "Rocks form in three ways.", random.Random(seed))
     (tmp_path / "Geology.txt").write_text(text, encoding="utf-8")
     document = next(iter(load_corpus(tmp_path).documents.values()))
@@ -40,7 +30,7 @@ def test_a_story_dressed_as_news_answers_about_its_byline_only_where_the_byline_
 
 
 def test_the_threshold_is_the_highest_that_keeps_false_abstentions_within_budget():
-    tune = _tool("tune")
+    tune = tool("tune")
     probability = np.r_[np.linspace(0.2, 0.99, 100), [0.05, 0.1]]
     answerable = np.r_[np.ones(100, dtype=bool), [False, False]]
     threshold = tune.chosen_threshold(probability, answerable)
@@ -51,7 +41,7 @@ def test_the_threshold_is_the_highest_that_keeps_false_abstentions_within_budget
 def test_synthetic_stories_are_written_as_a_folder_whose_answers_the_loader_finds_in_their_story(tmp_path):
     from test_reader import STORY
 
-    _tool("heldout").write_stories(tmp_path, [STORY])
+    tool("heldout").write_stories(tmp_path, [STORY])
     corpus = load_corpus(tmp_path / "corpus")
     (document,) = corpus.documents.values()
     assert (document.title, document.date, document.outlet) == ("Tollbridge sold", "2020-01-02", "Wire")
