@@ -41,7 +41,8 @@ eval: install
 	$(BIN)/qa eval ../shared/eval/news-tune
 	$(BIN)/qa eval build/synthetic-val
 
-# Refits the ranker, the rerank and the confidence models on held-out training articles (about 20 min).
+# Refits the ranker, the rerank and the confidence models on held-out training articles and the
+# synthetic-news "fit" stories (about 20 min).
 tune: install
 	$(BIN)/python tools/heldout.py
 	$(BIN)/python tools/tune.py --write
