@@ -31,7 +31,7 @@ from qa.question import read_question  # noqa: E402
 from qa.rerank import READ_DEPTH  # noqa: E402
 
 WIKIQA_DEV = REPO.parent / "shared" / "train" / "wikiqa" / "WikiQA-dev.tsv"
-CURVE_SETS = {"synthetic-news validation": REPO / "build" / "synthetic-val"}
+VALIDATION = REPO / "build" / "synthetic-val"
 """Written by tools/heldout.py (`make train-reader` runs it first)."""
 CARD = reader_module.MODEL_DIR / "READER_CARD.md"
 
@@ -133,27 +133,23 @@ def _stage_lines(manifest: dict) -> list[str]:
     ]
 
 
-def _curve_lines(curves: dict[str, list[dict]]) -> list[str]:
-    if not curves:
+def _curve_lines(curve: list[dict]) -> list[str]:
+    if not curve:
         return ["Learning curve: not measured for these weights (`python tools/reader_card.py` measures it",
                 "from the training run's snapshots).", ""]
-    names = list(curves)
-    first = curves[names[0]]
     return [
         "Learning curve: hit@1 on the answerable questions of the held-out sets (never trained on) when the",
         f"reader alone picks among the engine's {READ_DEPTH} best candidates, against news-stage training questions seen",
         "(the first reader is the SQuAD stage's, where the news stage starts):",
         "",
-        "| reader | news-stage questions seen | " + " | ".join(names) + " |",
-        "| --- | --- | " + " | ".join("---" for _ in names) + " |",
-        *[f"| {row['snapshot']} | {row['questions_seen']} | "
-          + " | ".join(f"{curves[name][k]['hit@1']}/{curves[name][k]['of']}" for name in names) + " |"
-          for k, row in enumerate(first)],
+        "| reader | news-stage questions seen | synthetic-news validation |",
+        "| --- | --- | --- |",
+        *[f"| {row['snapshot']} | {row['questions_seen']} | {row['hit@1']}/{row['of']} |" for row in curve],
         "",
     ]
 
 
-def write_card(manifest: dict, squad_stage: dict, wiki: dict, curves: dict[str, list[dict]]) -> None:
+def write_card(manifest: dict, squad_stage: dict, wiki: dict, curve: list[dict]) -> None:
     lines = [
         "# Model card: qa span reader",
         "",
@@ -194,7 +190,7 @@ def write_card(manifest: dict, squad_stage: dict, wiki: dict, curves: dict[str, 
         f"| MiniLM cosine | {wiki['minilm_map']:.3f} | {wiki['minilm_mrr']:.3f} |",
         f"| reader | {wiki['reader_map']:.3f} | {wiki['reader_mrr']:.3f} |",
         "",
-        *_curve_lines(curves),
+        *_curve_lines(curve),
         "## Limits",
         "- Trained on Wikipedia prose and on machine-written fictional news, which is cleaner and more regular",
         "  than real reporting; real news is measured (`make eval`, news-tune) but not trained on.",
@@ -216,11 +212,11 @@ def main() -> int:
     squad_stage = reader_module.Reader(Path(args.start)).manifest()
     wiki = wikiqa(reader)
     print("WikiQA dev:", wiki, flush=True)
-    curves = {}
+    curve = []
     if not args.no_curve:
         snapshots = sorted(Path(args.work).glob("snapshot-*"), key=lambda p: int(p.name.split("-")[1]))
-        curves = {name: learning_curve([Path(args.start), *snapshots], folder) for name, folder in CURVE_SETS.items()}
-    write_card(manifest, squad_stage, wiki, curves)
+        curve = learning_curve([Path(args.start), *snapshots], VALIDATION)
+    write_card(manifest, squad_stage, wiki, curve)
     print(f"wrote {CARD}")
     return 0
 
