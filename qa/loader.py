@@ -7,8 +7,9 @@ the metadata and is cut from the text. HTML, PDF and DOCX files give the text an
 followed by a blank line is taken as the headline, else the file name. Hidden files, editor
 backups and symlinked folders are passed over; empty, oversized and vanished files, and HTML,
 PDF or DOCX files that yield no text (encrypted, damaged, of another format, only images) or
-whose library is not installed (the warning names the package), are skipped with a warning. What it leaves out: other formats, encodings other than UTF-8 for text
-files, and any cleaning of a text file: its body is kept verbatim.
+whose library is not installed (the warning names the package), are skipped with a warning.
+What it leaves out: other formats, encodings other than UTF-8 for text files, and any cleaning
+of a text file: its body is kept verbatim.
 """
 
 from __future__ import annotations
@@ -174,8 +175,9 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     A .txt or .md file that is not UTF-8 text stops the load with a `CorpusError` naming it (the
     folder is not what the user thinks it is). Empty files, files over the size limits, texts
     over MAX_FILE_BYTES characters, files that vanish while being read and HTML, PDF or DOCX
-    files that yield no text or whose library is missing are skipped and listed in `skipped`, which the CLI and the chat show.
-    When every file is skipped, the `CorpusError` gives the first one and why.
+    files that yield no text or whose library is missing are skipped and listed in `skipped`,
+    which the CLI and the chat show. When every file is skipped, the `CorpusError` gives the first
+    one and why.
     """
     root_path = Path(root).expanduser()
     if not root_path.exists():

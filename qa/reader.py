@@ -1,8 +1,9 @@
 """Reading: a span reader that reads the question against a window of text around a sentence.
 
 The model is the bundled all-MiniLM-L6-v2 encoder fine-tuned here (`tools/train_reader.py`) as
-an extractive reader on SQuAD, then on synthetic news: given `[CLS] question [SEP] title + window [SEP]` it scores
-every token as the start and the end of the answer, and the `[CLS]` token as "no answer here".
+an extractive reader on SQuAD, then on synthetic news: given `[CLS] question [SEP] title + window
+[SEP]` it scores every token as the start and the end of the answer, and the `[CLS]` token as "no
+answer here".
 A sentence's reader score is its best span (start + end logits, the span inside the sentence)
 minus the no-answer score of its window; the window holds the sentences around it, so "the
 Oslo-based group" can be read as the firm the previous sentence names.
@@ -10,7 +11,8 @@ Oslo-based group" can be read as the firm the previous sentence names.
 The weights ship in `qa/models/` without the word-embedding matrix (the bundled MiniLM's, which
 stays frozen in training) and are sha256-checked against `reader.json` before loading; nothing
 is downloaded. Answering holds them in bf16 beside the embedder's word embeddings
-(`answering_model`); training holds them in float32 (`load_model`). What it leaves out: answers that span sentences, generating text, GPUs.
+(`answering_model`); training holds them in float32 (`load_model`). What it leaves out: answers
+that span sentences, generating text, GPUs.
 """
 
 from __future__ import annotations
