@@ -31,9 +31,10 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import faiss
@@ -87,17 +88,15 @@ def document_key(document: Document, fingerprint: str) -> str:
     return hashlib.sha256(_versions(fingerprint) + _contents(document)).hexdigest()
 
 
-class LexicalIndex:
-    """BM25 over the chunks' contexts, scoring every chunk for a query."""
+class Lexicon:
+    """How the corpus spells its words, from each term's chunk frequency and the chunks' contexts;
+    what scores chunks for a query is left to a subclass (`LexicalIndex` here, BM25 in the
+    engine for `qa.store`)."""
 
-    def __init__(self, contexts: list[str]) -> None:
-        self._bm25 = bm25s.BM25()
-        tokenized = [terms(context) or ["_empty_"] for context in contexts]
-        self._bm25.index(tokenized, show_progress=False)
-        self._size = len(contexts)
-        frequency = Counter(term for tokens in tokenized for term in set(tokens))
-        self._idf = {term: math.log(1 + self._size / count) for term, count in frequency.items()}
-        self._unseen_idf = math.log(1 + self._size)
+    def __init__(self, frequency: Mapping[str, int], size: int, contexts: Sequence[str]) -> None:
+        self._size = size
+        self._idf = {term: math.log(1 + size / count) for term, count in frequency.items()}
+        self._unseen_idf = math.log(1 + size)
         self._by_initial: dict[str, list[str]] = {}
         for term in self._idf:
             if term.isalpha():
@@ -105,6 +104,14 @@ class LexicalIndex:
         self._corrections: dict[str, str] = {}
         self._contexts = contexts
         self._acronyms: dict[str, str] | None = None
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """A BM25 score for each chunk, in chunk order."""
+        raise NotImplementedError
+
+    def holders(self, term: str) -> np.ndarray:
+        """The chunks holding `term`, in chunk order."""
+        return np.flatnonzero(self.scores([term]))
 
     def correct(self, term: str) -> str:
         """A term the corpus lacks, replaced by the most frequent known term within a typo's reach.
@@ -166,7 +173,7 @@ class LexicalIndex:
 
     def _spelling(self, term: str, typed: str) -> str | None:
         """The corpus's spelling of `term` closest to the `typed` word."""
-        holders = np.flatnonzero(self.scores([term]))[:SPELLING_SAMPLE]
+        holders = self.holders(term)[:SPELLING_SAMPLE]
         spellings = {word for holder in holders for word in WORD.findall(self._contexts[int(holder)])
                      if stem(word.lower()) == term}
         return min(sorted(spellings), key=lambda word: edit_distance(typed.lower(), word.lower(), len(typed)),
@@ -176,11 +183,31 @@ class LexicalIndex:
         """Inverse chunk frequency; a term the corpus lacks counts as the rarest."""
         return self._idf.get(term, self._unseen_idf)
 
+
+class LexicalIndex(Lexicon):
+    """BM25 over the chunks' contexts (bm25s, in this process), scoring every chunk for a query."""
+
+    def __init__(self, contexts: list[str]) -> None:
+        self._bm25 = bm25s.BM25()
+        tokenized = [chunk_terms(context) for context in contexts]
+        self._bm25.index(tokenized, show_progress=False)
+        super().__init__(term_frequency(tokenized), len(contexts), contexts)
+
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         known = [term for term in query_terms if term in self._bm25.vocab_dict]
         if not known:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+
+def chunk_terms(context: str) -> list[str]:
+    """The terms BM25 indexes for a chunk (a placeholder for a chunk without any)."""
+    return terms(context) or ["_empty_"]
+
+
+def term_frequency(tokenized: Iterable[list[str]]) -> Counter[str]:
+    """How many chunks hold each term."""
+    return Counter(term for tokens in tokenized for term in set(tokens))
 
 
 APPROXIMATE_FROM = int(os.environ.get("QA_APPROXIMATE_FROM", "100000"))
@@ -192,6 +219,31 @@ index takes its vectors in milliseconds. Exact up to 100k keeps updates of folde
 thousand articles within seconds."""
 HNSW_LINKS = 32
 HNSW_SEARCH_BREADTH = 1024
+DENSE_DEPTH = 4096
+APPROXIMATE_DEPTH = 1024
+"""With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
+
+
+def depth_scores(size: int, rows: np.ndarray, scores: np.ndarray, *, cut: bool) -> np.ndarray:
+    """A score for each of `size` chunks from a top-k search that returned `scores` for `rows`:
+    a chunk it did not return gets the lowest score returned when the search was `cut` at its
+    depth (the chunk may score anything up to that), else 0 (it matched nothing)."""
+    floor = float(scores.min()) if cut and len(scores) else 0.0
+    filled = np.full(size, floor, dtype=np.float32)
+    filled[rows] = scores
+    return filled
+
+
+class SearchIndex(Protocol):
+    """What retrieval needs of an index: its chunks, in order, and both halves of search over
+    them. `CorpusIndex` holds them in this process, `qa.store.StoreIndex` in Milvus."""
+
+    chunks: list[Chunk]
+    lexical: Lexicon
+
+    def cosines(self, query: np.ndarray) -> np.ndarray:
+        """The cosine of the unit vector `query` with each chunk (`depth_scores` past the depth)."""
+        ...
 
 
 def vector_index(dimension: int, size: int) -> faiss.Index:
@@ -334,6 +386,14 @@ class CorpusIndex:
     vectors: faiss.Index
     lexical: LexicalIndex
     documents: tuple[IndexedDocument, ...]
+
+    def cosines(self, query: np.ndarray) -> np.ndarray:
+        """The cosine of the unit vector `query` with each chunk: exact over the first
+        DENSE_DEPTH (APPROXIMATE_DEPTH with HNSW), `depth_scores` beyond."""
+        depth = min(len(self.chunks), DENSE_DEPTH if isinstance(self.vectors, faiss.IndexFlat) else APPROXIMATE_DEPTH)
+        found, ids = self.vectors.search(np.ascontiguousarray(query[None, :], dtype=np.float32), depth)
+        kept = ids[0] >= 0
+        return depth_scores(len(self.chunks), ids[0][kept], found[0][kept], cut=True)
 
     @classmethod
     def build(cls, documents: list[Document], embedder: Embedder, *, previous: Previous | None = None,
