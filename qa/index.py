@@ -31,7 +31,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
@@ -362,13 +362,15 @@ class Plan:
     """False when there was no previous index to re-use: every document counts as added."""
 
     @classmethod
-    def of(cls, documents: list[Document], reused: int, previous: Previous | None) -> Plan:
-        if previous is None:
+    def of(cls, documents: list[Document], reused: int, indexed: Collection[str] | None) -> Plan:
+        """The plan for `documents` when `reused` of them are held unchanged by an index of the
+        documents `indexed` (by id; None without such an index)."""
+        if indexed is None:
             return cls(reused=0, changed=0, added=len(documents), removed=0, incremental=False)
         ids = {document.id for document in documents}
-        known = len(ids & previous.documents.keys())
+        known = len(ids & set(indexed))
         return cls(reused=reused, changed=known - reused, added=len(ids) - known,
-                   removed=len(previous.documents.keys() - ids), incremental=True)
+                   removed=len(set(indexed) - ids), incremental=True)
 
     def describe(self) -> str:
         if not self.incremental:
@@ -404,7 +406,7 @@ class CorpusIndex:
         as embedding advances."""
         reused = previous.reusable(documents, embedder.fingerprint) if previous else {}
         if on_plan:
-            on_plan(Plan.of(documents, len(reused), previous))
+            on_plan(Plan.of(documents, len(reused), previous.documents.keys() if previous else None))
         fresh = {document.id: chunk_document(document) for document in documents if document.id not in reused}
         texts = [chunk.context for chunks in fresh.values() for chunk in chunks]
         done = 0
