@@ -151,16 +151,17 @@ def _reason(error: BaseException) -> str:
 class MilvusStore:
     """A connection to one store; every call that fails raises `IndexStoreError` naming the URI."""
 
-    def __init__(self, uri: str, *, token: str = "", timeout: float = TIMEOUT_SECONDS,
-                 create: bool = False) -> None:
+    def __init__(self, uri: str, *, token: str = "", timeout: float | None = None, create: bool = False) -> None:
+        """Connect to the store at `uri`; a Milvus Lite file that does not exist is made only when
+        `create`. `timeout` (default TIMEOUT_SECONDS) bounds each call."""
         self.uri = check_uri(uri)
         if not is_server(uri) and not create and not Path(uri).expanduser().exists():
             raise IndexStoreError(f"{uri}: no such store; build one with `qa index DIR --store {uri}`")
-        self.timeout = timeout
+        self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
         pymilvus = _pymilvus()
         target = uri if is_server(uri) else str(Path(uri).expanduser().resolve())
         self._client = self._call("connecting", lambda: pymilvus.MilvusClient(uri=target, token=token,
-                                                                              timeout=timeout))
+                                                                              timeout=self.timeout))
 
     def _call(self, what: str, action: Callable[[], Any]) -> Any:
         try:
@@ -177,11 +178,14 @@ class MilvusStore:
 
     def manifest(self) -> StoreManifest | None:
         """The store's manifest, or None when it holds no index yet."""
-        if not self._call("listing collections", lambda: self._client.has_collection(RECORDS, timeout=self.timeout)):
+        if not self._has(RECORDS):
             return None
         self._load_collections()
         rows = self._query(RECORDS, 'pk == "manifest"', ["data"])
         return StoreManifest(**json.loads(rows[0]["data"])) if rows else None
+
+    def _has(self, collection: str) -> bool:
+        return self._call("listing collections", lambda: self._client.has_collection(collection, timeout=self.timeout))
 
     def _load_collections(self) -> None:
         for name in (RECORDS, CHUNKS):
@@ -195,11 +199,11 @@ class MilvusStore:
                 raise refusal
             return
         for name, create in ((CHUNKS, self._create_chunks), (RECORDS, self._create_records)):
-            if not self._call("listing collections", lambda name=name: self._client.has_collection(name)):
+            if not self._has(name):
                 try:
                     self._call(f"creating {name}", lambda create=create: create(wanted.dimension))
                 except IndexStoreError:
-                    if not self._call("listing collections", lambda name=name: self._client.has_collection(name)):
+                    if not self._has(name):
                         raise  # else another writer created it first
         self._load_collections()
         self._upsert(RECORDS, [self._record("manifest", "manifest", "", "", 0, json.dumps(asdict(wanted)))])
@@ -286,19 +290,19 @@ class MilvusStore:
 
     def write(self, documents: list[Document], embedder: Embedder, *,
               progress: Callable[[int, int], None] | None = None,
-              on_plan: Callable[[Plan], None] | None = None) -> Plan:
-        """Make the store hold exactly these documents: new and changed ones chunked, embedded and
-        written one at a time, removed ones deleted. `on_plan(plan)` is called before any
-        embedding, `progress(done, total)` as chunks are embedded."""
+              on_plan: Callable[[Plan], None] | None = None, rebuild: bool = False) -> Plan:
+        """Make the store hold exactly these documents: new and changed ones (all with `rebuild`)
+        chunked, embedded and written one at a time, removed ones deleted. `on_plan(plan)` is
+        called before any embedding, `progress(done, total)` as chunks are embedded."""
         self._prepare(StoreManifest.of(embedder))
         stored = self.documents()
         keys = {document.id: document_key(document, embedder.fingerprint) for document in documents}
-        unchanged = sum(1 for doc_id, key in keys.items() if doc_id in stored and stored[doc_id].key == key)
-        plan = Plan.of(documents, unchanged, stored.keys() if stored else None)
+        unchanged = {doc_id for doc_id, key in keys.items()
+                     if not rebuild and doc_id in stored and stored[doc_id].key == key}
+        plan = Plan.of(documents, len(unchanged), stored.keys() if stored and not rebuild else None)
         if on_plan:
             on_plan(plan)
-        chunked = {document.id: chunk_document(document) for document in documents
-                   if document.id not in stored or stored[document.id].key != keys[document.id]}
+        chunked = {document.id: chunk_document(document) for document in documents if document.id not in unchanged}
         total = sum(len(chunks) for chunks in chunked.values())
         done = 0
 
@@ -314,7 +318,7 @@ class MilvusStore:
                 vectors = (embedder.encode([chunk.context for chunk in chunks], progress=advance) if chunks
                            else np.zeros((0, embedder.dimension), dtype=np.float32))
                 self._write_document(document, keys[document.id], chunks, vectors)
-                if document.id in stored:
+                if document.id in stored and stored[document.id].key != keys[document.id]:
                     self._delete_version(stored[document.id].key)
         for doc_id in stored.keys() - keys.keys():
             self._call("deleting a document",
@@ -404,7 +408,7 @@ class MilvusStore:
         metric = "IP" if field == "vector" else "BM25"
         params = {"metric_type": metric, "params": {"ef": max(depth, 64)} if field == "vector" else {}}
         found = self._call("searching", lambda: self._client.search(
-            CHUNKS, data=[query], anns_field=field, limit=depth, search_params=params, output_fields=[],
+            CHUNKS, data=[query], anns_field=field, limit=depth, search_params=params, output_fields=["pk"],
             timeout=self.timeout))[0]
         # Milvus Lite reports BM25 scores negated, a server as they are: both are read as their size.
         scores = np.array([abs(hit["distance"]) if metric == "BM25" else hit["distance"] for hit in found],
