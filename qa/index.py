@@ -59,6 +59,23 @@ DATA_FILES = (CHUNKS_FILE, DOCUMENTS_FILE, VECTORS_FILE)
 LOCK_TIMEOUT_SECONDS = 600
 SPELLING_SAMPLE = 20
 """Chunks read to find how the corpus spells a corrected term."""
+BM25_K1 = 1.5
+BM25_B = 0.75
+"""BM25's parameters (bm25s's defaults, Lucene's variant): `bm25` scores as `LexicalIndex` does."""
+
+
+def bm25(counts: Mapping[str, int], length: int, query_terms: Sequence[str], frequency: Mapping[str, int],
+         size: int, average_length: float) -> float:
+    """The BM25 score (Lucene's variant, as bm25s computes it) of a chunk holding `counts` of
+    its `length` terms, in a corpus of `size` chunks averaging `average_length` terms, where
+    `frequency` counts the chunks holding each term. A term asked twice counts twice."""
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average_length)
+    score = 0.0
+    for term in query_terms:
+        if counts.get(term):
+            held = frequency[term]
+            score += math.log(1 + (size - held + 0.5) / (held + 0.5)) * counts[term] / (counts[term] + norm)
+    return score
 
 
 def default_index_root() -> Path:
@@ -188,7 +205,7 @@ class LexicalIndex(Lexicon):
     """BM25 over the chunks' contexts (bm25s, in this process), scoring every chunk for a query."""
 
     def __init__(self, contexts: list[str]) -> None:
-        self._bm25 = bm25s.BM25()
+        self._bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
         tokenized = [chunk_terms(context) for context in contexts]
         self._bm25.index(tokenized, show_progress=False)
         super().__init__(term_frequency(tokenized), len(contexts), contexts)

@@ -5,12 +5,12 @@ when the server asks for one) a Milvus server, standalone or distributed. The st
 that answering needs, so a process given only the URI answers like one given the folder:
 
 - collection `qa_chunks`: each chunk's document, position, offsets, kind, speaker and context,
-  its vector (HNSW, inner product) and its terms (`qa.index.chunk_terms`), which Milvus scores
-  with its BM25 function (sparse inverted index; k1 and b as bm25s's, so scores differ from
-  `LexicalIndex`'s by one constant factor, which dividing by the best score removes);
+  its vector (HNSW, inner product) and its terms (`qa.index.chunk_terms`), which Milvus searches
+  with its BM25 function (sparse inverted index);
 - collection `qa_records`: the store's manifest (model fingerprint, chunker version), one row
-  per document (its metadata and which version of it readers see), and each document's text
-  and its terms' chunk frequencies, in parts of at most `PART_CHARS` characters.
+  per document (its metadata, its count of terms, and which version of it readers see), and
+  each document's text and its terms' chunk frequencies, in parts of at most `PART_CHARS`
+  characters: together, the corpus's vocabulary for respelling and BM25's statistics.
 
 Writing (`MilvusStore.write`) is incremental by `qa.index.document_key`: unchanged documents are
 left alone, a new or changed one is chunked and embedded, its rows are written under its key (a
@@ -24,7 +24,9 @@ Reading (`MilvusStore.load`) fetches the documents and chunk records (not the ve
 `StoreIndex` then asks Milvus for the top `DENSE_DEPTH` chunks by cosine and the top
 `LEXICAL_DEPTH` by BM25 per search, and gives the chunks not returned the depth's floor
 (`qa.index.depth_scores`), so the retriever computes the same signals as in-process for the
-chunks returned. Every call to Milvus has a timeout; a failure is an `IndexStoreError` naming
+chunks returned. The chunks BM25 returns are scored here (`qa.index.bm25`) from the corpus-wide
+statistics the store records: Milvus Lite weighs terms by each segment's own statistics, which
+would make a chunk's score depend on where it was stored. Every call to Milvus has a timeout; a failure is an `IndexStoreError` naming
 the URI. pymilvus is imported on first use.
 
 What it leaves out: answering from documents written after a process loaded the store (restart
@@ -40,8 +42,9 @@ import json
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +53,8 @@ import numpy as np
 from qa.chunker import CHUNKER_VERSION, chunk_document
 from qa.embedder import Embedder
 from qa.errors import IndexStoreError
-from qa.index import (APPROXIMATE_DEPTH, APPROXIMATE_FROM, DENSE_DEPTH, HNSW_LINKS, Lexicon, Plan, chunk_terms,
-                      depth_scores, document_key, term_frequency)
+from qa.index import (APPROXIMATE_DEPTH, APPROXIMATE_FROM, BM25_B, BM25_K1, DENSE_DEPTH, HNSW_LINKS, Lexicon, Plan,
+                      bm25, chunk_terms, depth_scores, document_key, term_frequency)
 from qa.records import Chunk, Document
 
 STORE_FORMAT = "1"
@@ -60,10 +63,14 @@ RECORDS = "qa_records"
 TIMEOUT_SECONDS = float(os.environ.get("QA_STORE_TIMEOUT", "10"))
 """Longest wait for one call to Milvus before it counts as failed."""
 LEXICAL_DEPTH = 4096
+COUNTED_CHUNKS = 65_536
+"""Chunks whose term counts a process keeps for scoring BM25's finds again."""
 PART_CHARS = 16_000
 """Characters of text in one row: at most 4 UTF-8 bytes each, so a part fits a Milvus string."""
 MAX_STRING_BYTES = 65_535
 WRITE_BATCH = 512
+EMBED_GROUP = 256
+"""Chunks embedded in one call: several small documents share a batch, as in a full build."""
 READ_BATCH = 4096
 LOAD_ATTEMPTS = 3
 """Reads of a store that a writer changes meanwhile, before giving up."""
@@ -117,12 +124,27 @@ class StoredDocument:
     id: str
     key: str
     metadata: dict[str, Any]
-    """The `Document` fields besides id and text, and the counts of its rows: "chunks",
-    "text_parts", "terms_parts"."""
+    """The `Document` fields besides id and text, the counts of its rows ("chunks", "text_parts",
+    "terms_parts") and of its chunks' terms ("terms_held")."""
 
     def document(self, text: str) -> Document:
         fields = {name: self.metadata[name] for name in _DOCUMENT_FIELDS}
         return Document(id=self.id, text=text, **{**fields, "pages": tuple(fields["pages"])})
+
+
+@dataclass
+class StoreContents:
+    """What a reader takes from a store, filled in as its rows are read."""
+
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    """Every visible chunk, document by document in id order, each in its document's order."""
+    ids: dict[str, int]
+    """Each chunk's place in `chunks`, by its primary key in the store."""
+    frequency: Counter[str]
+    """How many chunks hold each term."""
+    terms_held: int
+    """Terms in all chunks together (for BM25's average chunk length)."""
 
 
 def _row_id(*parts: str) -> str:
@@ -160,8 +182,9 @@ class MilvusStore:
         self.timeout = TIMEOUT_SECONDS if timeout is None else timeout
         pymilvus = _pymilvus()
         target = uri if is_server(uri) else str(Path(uri).expanduser().resolve())
-        self._client = self._call("connecting", lambda: pymilvus.MilvusClient(uri=target, token=token,
-                                                                              timeout=self.timeout))
+        opening = "connecting" if is_server(uri) else "opening the Milvus Lite file (one process at a time)"
+        self._client = self._call(opening, lambda: pymilvus.MilvusClient(uri=target, token=token,
+                                                                         timeout=self.timeout))
 
     def _call(self, what: str, action: Callable[[], Any]) -> Any:
         try:
@@ -228,7 +251,7 @@ class MilvusStore:
         indexes.add_index(field_name="vector", index_type="HNSW", metric_type="IP",
                           params={"M": HNSW_LINKS, "efConstruction": 80})
         indexes.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                          params={"bm25_k1": 1.5, "bm25_b": 0.75})
+                          params={"bm25_k1": BM25_K1, "bm25_b": BM25_B})
         self._client.create_collection(CHUNKS, schema=schema, index_params=indexes, consistency_level="Strong",
                                        timeout=self.timeout)
 
@@ -312,12 +335,15 @@ class MilvusStore:
             if progress:
                 progress(done, total)
 
-        for document in documents:
-            if document.id in chunked:
+        for group in _groups([document for document in documents if document.id in chunked], chunked):
+            texts = [chunk.context for document in group for chunk in chunked[document.id]]
+            vectors = (embedder.encode(texts, progress=advance) if texts
+                       else np.zeros((0, embedder.dimension), dtype=np.float32))
+            first = 0
+            for document in group:
                 chunks = chunked[document.id]
-                vectors = (embedder.encode([chunk.context for chunk in chunks], progress=advance) if chunks
-                           else np.zeros((0, embedder.dimension), dtype=np.float32))
-                self._write_document(document, keys[document.id], chunks, vectors)
+                self._write_document(document, keys[document.id], chunks, vectors[first:first + len(chunks)])
+                first += len(chunks)
                 if document.id in stored and stored[document.id].key != keys[document.id]:
                     self._delete_version(stored[document.id].key)
         for doc_id in stored.keys() - keys.keys():
@@ -342,6 +368,7 @@ class MilvusStore:
             self._record(_row_id(kind, tag, str(part)), kind, document.id, key, part, data)
             for kind, parts in (("text", text_parts), ("terms", terms_parts)) for part, data in enumerate(parts)])
         metadata = {**{name: getattr(document, name) for name in _DOCUMENT_FIELDS}, "chunks": len(chunks),
+                    "terms_held": sum(len(tokens) for tokens in tokenized),
                     "text_parts": len(text_parts), "terms_parts": len(terms_parts)}
         self._upsert(RECORDS, [self._record(_document_row_id(document.id), "document", document.id, key, 0,
                                             json.dumps(metadata, ensure_ascii=False))])
@@ -361,17 +388,16 @@ class MilvusStore:
         if refusal := manifest.refusal(self.uri, StoreManifest.of(embedder)):
             raise refusal
         for _ in range(LOAD_ATTEMPTS):
-            loaded = self._read_whole()
-            if loaded is not None:
-                documents, chunks, ids, frequency = loaded
-                lexicon = StoreLexicon(self, frequency, [chunk.context for chunk in chunks], ids)
-                return documents, StoreIndex(self, chunks, lexicon, ids)
+            contents = self._read_whole()
+            if contents is not None:
+                lexicon = StoreLexicon(self, contents.frequency, [chunk.context for chunk in contents.chunks],
+                                       contents.ids, contents.terms_held)
+                return contents.documents, StoreIndex(self, contents.chunks, lexicon, contents.ids)
         raise IndexStoreError(f"{self.uri}: the store changed while it was read, {LOAD_ATTEMPTS} times; try again")
 
-    def _read_whole(self) -> tuple[dict[str, Document], list[Chunk], dict[str, int], Counter[str]] | None:
-        """The visible documents with their chunks (in document order), the chunks' rows by
-        primary key, and the terms' chunk frequencies; None when a document's rows are not all
-        there (a writer replaced it meanwhile)."""
+    def _read_whole(self) -> StoreContents | None:
+        """What readers see of the store; None when a document's rows are not all there (a
+        writer replaced it meanwhile)."""
         stored = self.documents()
         visible = {entry.key: entry for entry in stored.values()}
         parts: dict[tuple[str, str], dict[int, str]] = {}
@@ -382,10 +408,7 @@ class MilvusStore:
         for row in self._query(CHUNKS, 'position >= 0', ["pk", "generation", "position", "record", "context"]):
             if row["generation"] in visible:
                 rows.setdefault(row["generation"], []).append(row)
-        documents: dict[str, Document] = {}
-        chunks: list[Chunk] = []
-        ids: dict[str, int] = {}
-        frequency: Counter[str] = Counter()
+        contents = StoreContents(documents={}, chunks=[], ids={}, frequency=Counter(), terms_held=0)
         for doc_id in sorted(stored):
             entry = stored[doc_id]
             text, terms = (_joined(parts.get((kind, entry.key), {}), entry.metadata[f"{kind}_parts"])
@@ -393,27 +416,41 @@ class MilvusStore:
             own = sorted(rows.get(entry.key, ()), key=lambda row: row["position"])
             if text is None or terms is None or len(own) != entry.metadata["chunks"]:
                 return None
-            documents[doc_id] = document = entry.document(text)
-            frequency.update(json.loads(terms))
+            contents.documents[doc_id] = document = entry.document(text)
+            contents.frequency.update(json.loads(terms))
+            contents.terms_held += entry.metadata["terms_held"]
             for row in own:
                 record = row["record"]
-                ids[row["pk"]] = len(chunks)
-                chunks.append(Chunk(doc_id=doc_id, text=document.text[record["start"]:record["end"]],
-                                    context=row["context"], **record))
-        return documents, chunks, ids, frequency
+                contents.ids[row["pk"]] = len(contents.chunks)
+                contents.chunks.append(Chunk(doc_id=doc_id, text=document.text[record["start"]:record["end"]],
+                                             context=row["context"], **record))
+        return contents
 
     def search(self, field: str, query: list[float] | str, depth: int) -> tuple[list[str], np.ndarray, bool]:
         """The primary keys and scores of the top `depth` chunks for `query` on `field` ("vector":
-        inner product, "sparse": BM25), and whether the search was cut at that depth."""
+        inner product, "sparse": BM25, whose scores are Milvus's own), and whether the search was
+        cut at that depth."""
         metric = "IP" if field == "vector" else "BM25"
         params = {"metric_type": metric, "params": {"ef": max(depth, 64)} if field == "vector" else {}}
         found = self._call("searching", lambda: self._client.search(
             CHUNKS, data=[query], anns_field=field, limit=depth, search_params=params, output_fields=["pk"],
             timeout=self.timeout))[0]
-        # Milvus Lite reports BM25 scores negated, a server as they are: both are read as their size.
-        scores = np.array([abs(hit["distance"]) if metric == "BM25" else hit["distance"] for hit in found],
-                          dtype=np.float32)
+        scores = np.array([hit["distance"] for hit in found], dtype=np.float32)
         return [hit["pk"] for hit in found], scores, len(found) == depth
+
+
+def _groups(documents: list[Document], chunked: dict[str, list[Chunk]]) -> Iterator[list[Document]]:
+    """`documents` in order, in runs of about EMBED_GROUP chunks: embedded together, written one by one."""
+    group: list[Document] = []
+    size = 0
+    for document in documents:
+        group.append(document)
+        size += len(chunked[document.id])
+        if size >= EMBED_GROUP:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
 
 
 def _joined(parts: dict[int, str], count: int) -> str | None:
@@ -421,35 +458,46 @@ def _joined(parts: dict[int, str], count: int) -> str | None:
     return "".join(parts[part] for part in range(count)) if all(part in parts for part in range(count)) else None
 
 
-def _rows(ids: dict[str, int], keys: Iterable[str], scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the chunks named by `keys` that this process holds, and their scores: a
-    chunk written after it loaded the store, or of a version it does not see, is left out."""
-    kept = [(ids[key], score) for key, score in zip(keys, scores) if key in ids]
-    return (np.array([row for row, _ in kept], dtype=np.int64),
-            np.array([score for _, score in kept], dtype=np.float32))
+def _rows(ids: dict[str, int], keys: Iterable[str]) -> np.ndarray:
+    """The rows of the chunks named by `keys` that this process holds: a chunk written after it
+    loaded the store, or of a version it does not see, is left out."""
+    return np.array([ids[key] for key in keys if key in ids], dtype=np.int64)
 
 
 class StoreLexicon(Lexicon):
-    """The corpus's vocabulary as the store recorded it, and BM25 scores from Milvus."""
+    """The corpus's vocabulary as the store recorded it; BM25 finds chunks in Milvus and they are
+    scored here with the corpus-wide statistics (`qa.index.bm25`)."""
 
-    def __init__(self, store: MilvusStore, frequency: Counter[str], contexts: Sequence[str], ids: dict[str, int]):
+    def __init__(self, store: MilvusStore, frequency: Counter[str], contexts: Sequence[str], ids: dict[str, int],
+                 terms_held: int) -> None:
         super().__init__(frequency, len(contexts), contexts)
         self._store = store
         self._ids = ids
+        self._frequency = frequency
+        self._average_length = terms_held / max(len(contexts), 1)
+        self._counts = lru_cache(maxsize=COUNTED_CHUNKS)(self._count)
 
-    def _search(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray, bool]:
-        known = [term for term in query_terms if term in self._idf]
+    def _count(self, row: int) -> tuple[Counter[str], int]:
+        tokens = chunk_terms(self._contexts[row])
+        return Counter(tokens), len(tokens)
+
+    def _found(self, query_terms: Sequence[str]) -> tuple[np.ndarray, bool]:
+        """The rows BM25 returns for `query_terms`, and whether the search was cut at its depth."""
+        known = [term for term in query_terms if term in self._frequency]
         if not known or not self._size:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), False
-        keys, scores, cut = self._store.search("sparse", " ".join(known), min(self._size, LEXICAL_DEPTH))
-        return (*_rows(self._ids, keys, scores), cut)
+            return np.zeros(0, dtype=np.int64), False
+        keys, _, cut = self._store.search("sparse", " ".join(known), min(self._size, LEXICAL_DEPTH))
+        return _rows(self._ids, keys), cut
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        rows, scores, cut = self._search(query_terms)
+        rows, cut = self._found(query_terms)
+        known = [term for term in query_terms if term in self._frequency]
+        scores = np.array([bm25(*self._counts(int(row)), known, self._frequency, self._size, self._average_length)
+                           for row in rows], dtype=np.float32)
         return depth_scores(self._size, rows, scores, cut=cut)
 
     def holders(self, term: str) -> np.ndarray:
-        rows, _, _ = self._search([term])
+        rows, _ = self._found([term])
         return np.sort(rows)
 
 
@@ -469,8 +517,8 @@ class StoreIndex:
         if depth == 0:
             return np.zeros(0, dtype=np.float32)
         keys, scores, cut = self.store.search("vector", [float(value) for value in query], depth)
-        rows, kept = _rows(self._ids, keys, scores)
-        return depth_scores(len(self.chunks), rows, kept, cut=cut)
+        held = np.array([key in self._ids for key in keys], dtype=bool)
+        return depth_scores(len(self.chunks), _rows(self._ids, keys), scores[held], cut=cut)
 
 
 def _pymilvus():

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -225,3 +226,15 @@ def test_a_store_missing_a_collection_is_a_clear_error(three_files, store_file):
     MilvusClient(store_file).drop_collection(CHUNKS)
     with pytest.raises(IndexStoreError, match=f"{store_file}: loading {CHUNKS} failed"):
         QA.from_store(store_file, embedder=FakeEmbedder())
+
+
+def test_a_stores_search_scores_and_spelling_are_the_folder_index_s(three_files, store_file, index_dir):
+    folder = QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder()).index
+    stored = build(three_files, store_file).index
+    for query in (["bridg", "cost"], ["mayor", "mayor", "ferri"], ["harbour", "unheardof"], ["unheardof"]):
+        assert np.allclose(stored.lexical.scores(query), folder.lexical.scores(query), rtol=1e-5, atol=1e-7)
+    for text in ("When did the footbrige open?", "Who is the harbour mastr?", "What is the museum's directr?"):
+        assert stored.lexical.spell(text) == folder.lexical.spell(text)
+    for question in QUESTIONS:
+        query = FakeEmbedder().encode([question])[0]
+        assert np.allclose(stored.cosines(query), folder.cosines(query), atol=1e-6)
