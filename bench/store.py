@@ -17,7 +17,6 @@ Writes store-report.json and store-report.md.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from run import REPO, percentile, timed  # bench/run.py: also puts tests/ on sys.path
+from run import REPO, output_folder, percentile, timed, write_report  # bench/run.py: also puts tests/ on sys.path
 
 from serving import LiteServer, connect, post_answer, running_qa_serve
 
@@ -145,11 +144,7 @@ def markdown(report: dict) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "bench-results"))
-    args = parser.parse_args()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder(__doc__.splitlines()[0])
     scratch = Path(tempfile.mkdtemp(prefix="qa-bench-store-"))
     news_server, large_server = LiteServer(scratch / "news-store"), LiteServer(scratch / "large-store")
     try:
@@ -157,9 +152,7 @@ def main() -> int:
     finally:
         news_server.stop()
         large_server.stop()
-    (out / "store-report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    (out / "store-report.md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
+    write_report(out, "store-report", report, markdown(report))
     return 0
 
 
