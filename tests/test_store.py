@@ -4,6 +4,8 @@ URI. Against Milvus Lite, as a file and through its gRPC server on a loopback po
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -239,3 +241,20 @@ def test_a_stores_search_scores_and_spelling_are_the_folder_index_s(three_files,
     for question in QUESTIONS:
         query = FakeEmbedder().encode([question])[0]
         assert np.allclose(stored.cosines(query), folder.cosines(query), atol=1e-6)
+
+
+def test_a_store_file_another_process_holds_is_a_clear_error(three_files, store_file):
+    build(three_files, store_file)
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(store_file)  # this process lets go of the file
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from pymilvus import MilvusClient; "
+                               f"MilvusClient({store_file!r}); print('holding', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        with pytest.raises(IndexStoreError, match=f"{store_file}: opening the Milvus Lite file "
+                                                  r"\(one process at a time\) failed"):
+            QA.from_store(store_file, embedder=FakeEmbedder())
+    finally:
+        holder.communicate("")
