@@ -4,8 +4,9 @@ the JSON API).
 With `--store URI`, `qa index` writes the folder into a Milvus store and `qa ask`, `qa eval` and
 `qa serve` answer from what the store holds, with no folder (`qa.store`; its token, if any, comes
 from $QA_STORE_TOKEN). Turns the package's errors into messages for the terminal: one line on
-stderr and a non-zero exit, never a traceback (set QA_DEBUG=1 to see one). Gradio, FastAPI and uvicorn are imported
-only by `qa serve`, which mounts the chat on the JSON API's app and runs it with uvicorn.
+stderr and a non-zero exit, never a traceback (set QA_DEBUG=1 to see one). Gradio, FastAPI and
+uvicorn are imported only by `qa serve`, which mounts the chat on the JSON API's app and runs it
+with uvicorn; pymilvus only with `--store`.
 What it leaves out: an interactive terminal chat.
 """
 

@@ -1,8 +1,8 @@
 """Answering: the `QA` engine that turns a question into quoted sentences, or says it can't.
 
-It ties the stages together: load the corpus, load or build its index (or answer from a Milvus
-store that holds both: `QA.from_store`), read the question once
-into a `Question` (`qa/question.py`, with the conversation before it) and fill in the corpus's
+It ties the stages together: load the corpus, load or build its index (or take both from a
+Milvus store: `QA.from_store`, `qa/store.py`), read the question once into a `Question`
+(`qa/question.py`, with the conversation before it) and fill in the corpus's
 spelling of it, retrieve sentences (ranked, then re-read by the span reader: `qa/retriever.py`,
 `qa/rerank.py`), widen each to a quote (a quotation is kept with its attribution when that
 fits) and mark the words in it that answer (the reader's span, or else a date, figure or name of

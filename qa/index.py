@@ -16,6 +16,9 @@ left unchanged (both FAISS kinds keep the raw float32 vectors, so they are read 
 only new and changed documents are chunked and embedded, and the new index is written whole
 like any other, equal to a full build's (with the real model, up to float rounding: batching
 moves a vector by ~1e-7). A previous index that cannot be read counts as none.
+What a Milvus store (`qa/store.py`) shares with it: `Lexicon` (spelling from each term's chunk
+frequency), `bm25` (the score bm25s gives), `depth_scores` (a top-k search's scores over all
+chunks) and `SearchIndex`, what the retriever asks of either.
 What it leaves out: updating an index in place (the dense index is rebuilt from its vectors,
 the lexical one from its chunks), re-using a renamed file's vectors, and removing superseded
 indexes from the cache.
