@@ -4,6 +4,7 @@ URI. Against Milvus Lite, as a file and through its gRPC server on a loopback po
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -258,3 +259,19 @@ def test_a_store_file_another_process_holds_is_a_clear_error(three_files, store_
             QA.from_store(store_file, embedder=FakeEmbedder())
     finally:
         holder.communicate("")
+
+
+def test_cli_eval_from_a_store_gives_the_folders_figures(three_files, store_file, index_dir, tmp_path, capsys,
+                                                         monkeypatch):
+    monkeypatch.setattr("qa.engine.MiniLMEmbedder", FakeEmbedder)
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text('{"question": "How much did the bridge cost?", "answers": ["£4.2m"]}\n'
+                         '{"question": "Who is the harbour master?", "answers": ["Ann Kerr"]}\n'
+                         '{"question": "What is the capital of Peru?", "answerable": false}\n', encoding="utf-8")
+    assert main(["index", str(three_files), "--store", store_file]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(questions), "--store", store_file, "--json"]) == 0
+    from_store = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(questions), "--corpus", str(three_files), "--index-dir", str(index_dir), "--json"]) == 0
+    assert from_store == json.loads(capsys.readouterr().out)
+    assert from_store["answerable"] == 2 and from_store["unanswerable"] == 1
