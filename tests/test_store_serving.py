@@ -53,7 +53,7 @@ def test_dev_questions_get_the_folders_first_quote_from_a_store_file(tmp_path, f
     models = {"embedder": folder_bot.embedder, "reader": folder_bot.reranker.reader}
     QA.from_directory(BUNDLED, store=uri, **models)
     replica = QA.from_store(uri, **models)
-    assert len(QUESTIONS) == 25
+    assert QUESTIONS
     for question in QUESTIONS:
         assert first_quote(replica.answer(question)) == first_quote(folder_bot.answer(question)), question
 
