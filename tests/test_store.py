@@ -218,6 +218,10 @@ def test_cli_store_faults_are_one_line(tmp_path, capsys, monkeypatch):
     assert main(["ask", "Who is the mayor?", "--store", missing]) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"qa: error: {missing}: no such store") and error.count("\n") == 1
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    assert main(["ask", "Who is the mayor?", "--store", unreachable]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"qa: error: {unreachable}: connecting failed") and error.count("\n") == 1
     with pytest.raises(SystemExit):
         main(["ask", "Who is the mayor?", "--store", missing, "--corpus", str(tmp_path)])
     assert "cannot be combined with --corpus" in capsys.readouterr().err
