@@ -373,12 +373,24 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def output_folder(description: str) -> Path:
+    """The folder `--out` names (default bench-results/), made if missing."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", default=str(REPO / "bench-results"))
-    args = parser.parse_args()
-    out = Path(args.out)
+    out = Path(parser.parse_args().out)
     out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def write_report(out: Path, name: str, report: dict, text: str) -> None:
+    """NAME.json and NAME.md in `out`; the markdown is printed too."""
+    (out / f"{name}.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    (out / f"{name}.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+def main() -> int:
+    out = output_folder(__doc__.splitlines()[0])
     scratch = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     os.environ["QA_INDEX_DIR"] = str(scratch / "main")
     from qa import QA
@@ -387,9 +399,7 @@ def main() -> int:
     report = {"warm_answer": warm_latency(bot), "cold_start": cold_start(scratch / "cold"),
               "build": build_throughput(scratch), "http": http(scratch, bot), "json_api": json_api(scratch, bot), "scaling": scaling(scratch),
               "corpus_scaling": corpus_scaling(scratch)}
-    (out / "report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    (out / "report.md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
+    write_report(out, "report", report, markdown(report))
     return 0
 
 

@@ -9,8 +9,9 @@ Bad input gets a 4xx reply `{"error": "<plain message>"}`: a body that is not JS
 fit the request model, or not sent as `application/json` (422), a question the engine refuses
 (`QAError`, 400), a body over `MAX_BODY_BYTES` (413), missing or wrong credentials when `auth`
 is set (401, HTTP Basic), and more than `queue_size` requests already waiting for one of the
-`concurrency` answering threads (429). A failure that is not the request's fault is a 500 with a
-plain message; the traceback goes to the server log only.
+`concurrency` answering threads (429). A Milvus store that fails to answer (`IndexStoreError`:
+unreachable, gone, timed out) is a 503 naming it. Any other failure that is not the request's
+fault is a 500 with a plain message; the traceback goes to the server log only.
 What it leaves out: sessions (the client sends the history), streaming, rate limits, TLS.
 """
 
@@ -30,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import render
 from qa.engine import DEFAULT_TOP_K
-from qa.errors import QAError
+from qa.errors import IndexStoreError, QAError
 from qa.live import LiveEngine
 from qa.question import MAX_QUESTION_CHARS
 
@@ -182,7 +183,7 @@ def create_app(live: LiveEngine, *, auth: tuple[str, str] | None = None, concurr
 
     @app.exception_handler(QAError)
     async def refused(_: Request, error: QAError) -> JSONResponse:
-        return _error(400, str(error))
+        return _error(503 if isinstance(error, IndexStoreError) else 400, str(error))
 
     @app.exception_handler(Exception)
     async def failed(_: Request, __: Exception) -> JSONResponse:

@@ -1,9 +1,12 @@
 """Command line: `qa ask`, `qa index`, `qa eval` and `qa serve` (the chat, with uploads if asked, and
 the JSON API).
 
-Turns the package's errors into messages for the terminal: one line on stderr and a non-zero
-exit, never a traceback (set QA_DEBUG=1 to see one). Gradio, FastAPI and uvicorn are imported
-only by `qa serve`, which mounts the chat on the JSON API's app and runs it with uvicorn.
+With `--store URI`, `qa index` writes the folder into a Milvus store and `qa ask`, `qa eval` and
+`qa serve` answer from what the store holds, with no folder (`qa.store`; its token, if any, comes
+from $QA_STORE_TOKEN). Turns the package's errors into messages for the terminal: one line on
+stderr and a non-zero exit, never a traceback (set QA_DEBUG=1 to see one). Gradio, FastAPI and
+uvicorn are imported only by `qa serve`, which mounts the chat on the JSON API's app and runs it
+with uvicorn; pymilvus only with `--store`.
 What it leaves out: an interactive terminal chat.
 """
 
@@ -49,14 +52,19 @@ def _progress_bar(description: str, *, announce: bool):
     return update, note, bar.close
 
 
-def _engine(corpus: str | None, index_dir: str | None, *, rebuild: bool = False, announce: bool = False):
-    """The engine over `corpus`; what indexing does is said on stderr (see `_progress_bar`)."""
+def _engine(corpus: str | None, index_dir: str | None, *, store: str | None = None, write: bool = False,
+            rebuild: bool = False, announce: bool = False):
+    """The engine over `corpus`, or over the Milvus `store` alone when it is not to be written;
+    what indexing does is said on stderr (see `_progress_bar`)."""
     from qa.engine import QA, bundled_corpus
 
+    token = os.environ.get("QA_STORE_TOKEN", "")
+    if store is not None and not write:
+        return QA.from_store(store, token=token)
     update, note, close = _progress_bar("Indexing", announce=announce)
     try:
-        bot = QA.from_directory(corpus or bundled_corpus(), index_dir=index_dir, progress=update,
-                                on_plan=lambda plan: note(plan.describe()), rebuild=rebuild)
+        bot = QA.from_directory(corpus or bundled_corpus(), index_dir=index_dir, store=store, token=token,
+                                progress=update, on_plan=lambda plan: note(plan.describe()), rebuild=rebuild)
     finally:
         close()
     for warning in bot.warnings:
@@ -86,7 +94,7 @@ def format_answer(reply) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    bot = _engine(args.corpus, args.index_dir)
+    bot = _engine(args.corpus, args.index_dir, store=args.store)
     reply = bot.answer(args.question, top_k=args.k)
     print(json.dumps(reply.to_json(), ensure_ascii=False, indent=2) if args.json else format_answer(reply))
     return 0
@@ -96,10 +104,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     import time
 
     started = time.perf_counter()
-    bot = _engine(args.directory, args.index_dir, rebuild=args.full, announce=True)
+    bot = _engine(args.directory, args.index_dir, store=args.store, write=True, rebuild=args.full, announce=True)
     sentences = sum(len(s) for s in bot.sentences.values())
-    action = "built" if bot.built else "loaded (already up to date)"
-    print(f"Index {action}: {len(bot.documents)} documents, {sentences} sentences, "
+    if args.store:
+        action = f"Store {args.store} {'updated' if bot.built else 'already up to date'}"
+    else:
+        action = f"Index {'built' if bot.built else 'loaded (already up to date)'}"
+    print(f"{action}: {len(bot.documents)} documents, {sentences} sentences, "
           f"{len(bot.index.chunks)} chunks in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -110,7 +121,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from qa.evaluate import evaluate, iter_failure_lines, question_files, read_cases
 
     files, beside = question_files(Path(args.questions))
-    bot = _engine(args.corpus or (str(beside) if beside else None), args.index_dir)
+    bot = _engine(args.corpus or (str(beside) if beside else None), args.index_dir, store=args.store)
     cases = [case for path in files for case in read_cases(path)]
     with tqdm(total=len(cases), desc="Asking", file=sys.stderr, leave=False,
               disable=not sys.stderr.isatty()) as bar:
@@ -152,7 +163,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uploads = None
     if args.allow_upload is not None:
         uploads = upload_folders(corpus=args.corpus, folder=args.allow_upload or None)
-    bot = _engine(str(uploads.corpus) if uploads else args.corpus, args.index_dir)
+    bot = _engine(str(uploads.corpus) if uploads else args.corpus, args.index_dir, store=args.store)
     bot.warm_up()
     live = LiveEngine(bot, uploads=uploads, index_dir=args.index_dir)
     import gradio as gr
@@ -194,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     def corpus_options(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--corpus", metavar="DIR", help=f"folder of documents ({FORMATS}; default: bundled article)")
         sub.add_argument("--index-dir", metavar="DIR", help="where indexes are cached (default: $QA_INDEX_DIR or user cache)")
+        store_option(sub, "answer from the documents and index this Milvus store holds, instead of a folder "
+                          "(built by `qa index DIR --store URI`)")
+
+    def store_option(sub: argparse.ArgumentParser, purpose: str) -> None:
+        sub.add_argument("--store", metavar="URI", help=f"{purpose}: a Milvus Lite file (PATH.db) or a Milvus "
+                                                         "server (http://host:19530; token in $QA_STORE_TOKEN)")
 
     ask = commands.add_parser("ask", help="answer one question", description="Answer one question with quotes.")
     ask.add_argument("question", help="the question, in quotes")
@@ -210,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "What is re-used and what is embedded is said on stderr.")
     index.add_argument("directory", nargs="?", help=f"folder of documents ({FORMATS}; default: bundled article)")
     index.add_argument("--index-dir", metavar="DIR", help="where indexes are cached")
+    store_option(index, "write the folder into this Milvus store instead of the index cache, adding, changing "
+                        "and deleting documents as the folder does")
     index.add_argument("--full", action="store_true",
                        help="embed every file again, re-using nothing, even when the saved index is current")
     index.set_defaults(run=cmd_index)
@@ -258,6 +277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     if getattr(args, "k", 1) < 1:
         parser.error("-k must be at least 1")
+    if getattr(args, "store", None) and (getattr(args, "corpus", None) or getattr(args, "allow_upload", None) is not None):
+        parser.error("--store answers from what the store holds: it cannot be combined with --corpus or "
+                     "--allow-upload (write a folder into it with `qa index DIR --store URI`)")
     try:
         return args.run(args)
     except QAError as error:

@@ -1,7 +1,8 @@
 """Answering: the `QA` engine that turns a question into quoted sentences, or says it can't.
 
-It ties the stages together: load the corpus, load or build its index, read the question once
-into a `Question` (`qa/question.py`, with the conversation before it) and fill in the corpus's
+It ties the stages together: load the corpus, load or build its index (or take both from a
+Milvus store: `QA.from_store`, `qa/store.py`), read the question once into a `Question`
+(`qa/question.py`, with the conversation before it) and fill in the corpus's
 spelling of it, retrieve sentences (ranked, then re-read by the span reader: `qa/retriever.py`,
 `qa/rerank.py`), widen each to a quote (a quotation is kept with its attribution when that
 fits) and mark the words in it that answer (the reader's span, or else a date, figure or name of
@@ -26,13 +27,14 @@ from qa.confidence import (THRESHOLD, Evidence, confidence, load_confidence, nam
                            standout)
 from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
-from qa.index import CorpusIndex, Plan, load_or_build
+from qa.index import Plan, SearchIndex, load_or_build
 from qa.loader import load_corpus
 from qa.question import CANNOT_QUOTE, Question, read_question
 from qa.reader import Reader, SentenceReading, shipped_reader
 from qa.records import Answer, Chunk, Document, Quote, Turn
 from qa.rerank import Hit, Reranker
 from qa.retriever import Retriever
+from qa.store import MilvusStore
 
 MAX_QUOTE_CHARS = 420
 COPY_SIMILARITY = 0.9
@@ -61,7 +63,7 @@ class QA:
 
     `reader` defaults to the shipped reader (`qa.reader`), loaded on the first question."""
 
-    def __init__(self, documents: dict[str, Document], index: CorpusIndex, embedder: Embedder,
+    def __init__(self, documents: dict[str, Document], index: SearchIndex, embedder: Embedder,
                  *, reader: Reader | None = None, warnings: Sequence[str] = (), built: bool = False) -> None:
         self.documents = documents
         self.index = index
@@ -81,17 +83,38 @@ class QA:
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str], *, index_dir: str | os.PathLike[str] | None = None,
+                       store: str | None = None, token: str = "",
                        embedder: Embedder | None = None, reader: Reader | None = None,
                        progress: Callable[[int, int], None] | None = None,
                        on_plan: Callable[[Plan], None] | None = None, rebuild: bool = False) -> QA:
         """Load a folder of documents (`qa.loader.SUFFIXES`) and its index (built and saved on first
-        use; after the folder changes, only new and changed files are embedded, unless `rebuild`)."""
+        use; after the folder changes, only new and changed files are embedded, unless `rebuild`).
+
+        With `store` (a Milvus URI, `qa.store`), the folder is written into that store instead
+        (new and changed files embedded, removed ones deleted) and the engine answers from it."""
         corpus = load_corpus(path)
         embedder = embedder or MiniLMEmbedder()
+        if store is not None:
+            target = MilvusStore(store, token=token, create=True)
+            plan = target.write(list(corpus.documents.values()), embedder, progress=progress, on_plan=on_plan,
+                                rebuild=rebuild)
+            documents, index = target.load(embedder)
+            return cls(documents, index, embedder, reader=reader, warnings=corpus.skipped,
+                       built=plan.reused < len(corpus.documents) or plan.removed > 0)
         loaded = load_or_build(list(corpus.documents.values()), embedder, root=Path(index_dir) if index_dir else None,
                                source=corpus.root, rebuild=rebuild, progress=progress, on_plan=on_plan)
         warnings = [*corpus.skipped, *([loaded.warning] if loaded.warning else [])]
         return cls(corpus.documents, loaded.index, embedder, reader=reader, warnings=warnings, built=loaded.built)
+
+    @classmethod
+    def from_store(cls, uri: str, *, token: str = "", embedder: Embedder | None = None,
+                   reader: Reader | None = None) -> QA:
+        """Answer from the documents and index a Milvus store holds (`qa.store`): a Milvus Lite
+        file (`….db`) or a server (`http://host:19530`, with `token` when it asks for one). No
+        folder is read; the store must have been written with this embedder."""
+        embedder = embedder or MiniLMEmbedder()
+        documents, index = MilvusStore(uri, token=token).load(embedder)
+        return cls(documents, index, embedder, reader=reader)
 
     @classmethod
     def default(cls) -> QA:

@@ -16,6 +16,9 @@ left unchanged (both FAISS kinds keep the raw float32 vectors, so they are read 
 only new and changed documents are chunked and embedded, and the new index is written whole
 like any other, equal to a full build's (with the real model, up to float rounding: batching
 moves a vector by ~1e-7). A previous index that cannot be read counts as none.
+What a Milvus store (`qa/store.py`) shares with it: `Lexicon` (spelling from each term's chunk
+frequency), `bm25` (the score bm25s gives), `depth_scores` (a top-k search's scores over all
+chunks) and `SearchIndex`, what the retriever asks of either.
 What it leaves out: updating an index in place (the dense index is rebuilt from its vectors,
 the lexical one from its chunks), re-using a renamed file's vectors, and removing superseded
 indexes from the cache.
@@ -31,9 +34,10 @@ import re
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Protocol
 
 import bm25s
 import faiss
@@ -58,6 +62,23 @@ DATA_FILES = (CHUNKS_FILE, DOCUMENTS_FILE, VECTORS_FILE)
 LOCK_TIMEOUT_SECONDS = 600
 SPELLING_SAMPLE = 20
 """Chunks read to find how the corpus spells a corrected term."""
+BM25_K1 = 1.5
+BM25_B = 0.75
+"""BM25's parameters (bm25s's defaults, Lucene's variant): `bm25` scores as `LexicalIndex` does."""
+
+
+def bm25(counts: Mapping[str, int], length: int, query_terms: Sequence[str], frequency: Mapping[str, int],
+         size: int, average_length: float) -> float:
+    """The BM25 score (Lucene's variant, as bm25s computes it) of a chunk holding `counts` of
+    its `length` terms, in a corpus of `size` chunks averaging `average_length` terms, where
+    `frequency` counts the chunks holding each term. A term asked twice counts twice."""
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average_length)
+    score = 0.0
+    for term in query_terms:
+        if counts.get(term):
+            held = frequency[term]
+            score += math.log(1 + (size - held + 0.5) / (held + 0.5)) * counts[term] / (counts[term] + norm)
+    return score
 
 
 def default_index_root() -> Path:
@@ -87,17 +108,15 @@ def document_key(document: Document, fingerprint: str) -> str:
     return hashlib.sha256(_versions(fingerprint) + _contents(document)).hexdigest()
 
 
-class LexicalIndex:
-    """BM25 over the chunks' contexts, scoring every chunk for a query."""
+class Lexicon:
+    """How the corpus spells its words, from each term's chunk frequency and the chunks' contexts;
+    what scores chunks for a query is left to a subclass (`LexicalIndex` here, BM25 in the
+    engine for `qa.store`)."""
 
-    def __init__(self, contexts: list[str]) -> None:
-        self._bm25 = bm25s.BM25()
-        tokenized = [terms(context) or ["_empty_"] for context in contexts]
-        self._bm25.index(tokenized, show_progress=False)
-        self._size = len(contexts)
-        frequency = Counter(term for tokens in tokenized for term in set(tokens))
-        self._idf = {term: math.log(1 + self._size / count) for term, count in frequency.items()}
-        self._unseen_idf = math.log(1 + self._size)
+    def __init__(self, frequency: Mapping[str, int], size: int, contexts: Sequence[str]) -> None:
+        self._size = size
+        self._idf = {term: math.log(1 + size / count) for term, count in frequency.items()}
+        self._unseen_idf = math.log(1 + size)
         self._by_initial: dict[str, list[str]] = {}
         for term in self._idf:
             if term.isalpha():
@@ -105,6 +124,14 @@ class LexicalIndex:
         self._corrections: dict[str, str] = {}
         self._contexts = contexts
         self._acronyms: dict[str, str] | None = None
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """A BM25 score for each chunk, in chunk order."""
+        raise NotImplementedError
+
+    def holders(self, term: str) -> np.ndarray:
+        """The chunks holding `term`, in chunk order."""
+        return np.flatnonzero(self.scores([term]))
 
     def correct(self, term: str) -> str:
         """A term the corpus lacks, replaced by the most frequent known term within a typo's reach.
@@ -166,7 +193,7 @@ class LexicalIndex:
 
     def _spelling(self, term: str, typed: str) -> str | None:
         """The corpus's spelling of `term` closest to the `typed` word."""
-        holders = np.flatnonzero(self.scores([term]))[:SPELLING_SAMPLE]
+        holders = self.holders(term)[:SPELLING_SAMPLE]
         spellings = {word for holder in holders for word in WORD.findall(self._contexts[int(holder)])
                      if stem(word.lower()) == term}
         return min(sorted(spellings), key=lambda word: edit_distance(typed.lower(), word.lower(), len(typed)),
@@ -176,11 +203,31 @@ class LexicalIndex:
         """Inverse chunk frequency; a term the corpus lacks counts as the rarest."""
         return self._idf.get(term, self._unseen_idf)
 
+
+class LexicalIndex(Lexicon):
+    """BM25 over the chunks' contexts (bm25s, in this process), scoring every chunk for a query."""
+
+    def __init__(self, contexts: list[str]) -> None:
+        self._bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B, method="lucene")
+        tokenized = [chunk_terms(context) for context in contexts]
+        self._bm25.index(tokenized, show_progress=False)
+        super().__init__(term_frequency(tokenized), len(contexts), contexts)
+
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         known = [term for term in query_terms if term in self._bm25.vocab_dict]
         if not known:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+
+def chunk_terms(context: str) -> list[str]:
+    """The terms BM25 indexes for a chunk (a placeholder for a chunk without any)."""
+    return terms(context) or ["_empty_"]
+
+
+def term_frequency(tokenized: Iterable[list[str]]) -> Counter[str]:
+    """How many chunks hold each term."""
+    return Counter(term for tokens in tokenized for term in set(tokens))
 
 
 APPROXIMATE_FROM = int(os.environ.get("QA_APPROXIMATE_FROM", "100000"))
@@ -192,6 +239,31 @@ index takes its vectors in milliseconds. Exact up to 100k keeps updates of folde
 thousand articles within seconds."""
 HNSW_LINKS = 32
 HNSW_SEARCH_BREADTH = 1024
+DENSE_DEPTH = 4096
+APPROXIMATE_DEPTH = 1024
+"""With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
+
+
+def depth_scores(size: int, rows: np.ndarray, scores: np.ndarray, *, cut: bool) -> np.ndarray:
+    """A score for each of `size` chunks from a top-k search that returned `scores` for `rows`:
+    a chunk it did not return gets the lowest score returned when the search was `cut` at its
+    depth (the chunk may score anything up to that), else 0 (it matched nothing)."""
+    floor = float(scores.min()) if cut and len(scores) else 0.0
+    filled = np.full(size, floor, dtype=np.float32)
+    filled[rows] = scores
+    return filled
+
+
+class SearchIndex(Protocol):
+    """What retrieval needs of an index: its chunks, in order, and both halves of search over
+    them. `CorpusIndex` holds them in this process, `qa.store.StoreIndex` in Milvus."""
+
+    chunks: list[Chunk]
+    lexical: Lexicon
+
+    def cosines(self, query: np.ndarray) -> np.ndarray:
+        """The cosine of the unit vector `query` with each chunk (`depth_scores` past the depth)."""
+        ...
 
 
 def vector_index(dimension: int, size: int) -> faiss.Index:
@@ -310,13 +382,15 @@ class Plan:
     """False when there was no previous index to re-use: every document counts as added."""
 
     @classmethod
-    def of(cls, documents: list[Document], reused: int, previous: Previous | None) -> Plan:
-        if previous is None:
+    def of(cls, documents: list[Document], reused: int, indexed: Collection[str] | None) -> Plan:
+        """The plan for `documents` when `reused` of them are held unchanged by an index of the
+        documents `indexed` (by id; None without such an index)."""
+        if indexed is None:
             return cls(reused=0, changed=0, added=len(documents), removed=0, incremental=False)
         ids = {document.id for document in documents}
-        known = len(ids & previous.documents.keys())
+        known = len(ids & set(indexed))
         return cls(reused=reused, changed=known - reused, added=len(ids) - known,
-                   removed=len(previous.documents.keys() - ids), incremental=True)
+                   removed=len(set(indexed) - ids), incremental=True)
 
     def describe(self) -> str:
         if not self.incremental:
@@ -335,6 +409,14 @@ class CorpusIndex:
     lexical: LexicalIndex
     documents: tuple[IndexedDocument, ...]
 
+    def cosines(self, query: np.ndarray) -> np.ndarray:
+        """The cosine of the unit vector `query` with each chunk: exact over the first
+        DENSE_DEPTH (APPROXIMATE_DEPTH with HNSW), `depth_scores` beyond."""
+        depth = min(len(self.chunks), DENSE_DEPTH if isinstance(self.vectors, faiss.IndexFlat) else APPROXIMATE_DEPTH)
+        found, ids = self.vectors.search(np.ascontiguousarray(query[None, :], dtype=np.float32), depth)
+        kept = ids[0] >= 0
+        return depth_scores(len(self.chunks), ids[0][kept], found[0][kept], cut=True)
+
     @classmethod
     def build(cls, documents: list[Document], embedder: Embedder, *, previous: Previous | None = None,
               progress: Callable[[int, int], None] | None = None,
@@ -344,7 +426,7 @@ class CorpusIndex:
         as embedding advances."""
         reused = previous.reusable(documents, embedder.fingerprint) if previous else {}
         if on_plan:
-            on_plan(Plan.of(documents, len(reused), previous))
+            on_plan(Plan.of(documents, len(reused), previous.documents.keys() if previous else None))
         fresh = {document.id: chunk_document(document) for document in documents if document.id not in reused}
         texts = [chunk.context for chunks in fresh.values() for chunk in chunks]
         done = 0

@@ -4,10 +4,13 @@ Every sentence gets six signals, each in [0, 1]: the cosine of its own search co
 best passage around it and of the best chunk of its document, and the same three from BM25
 (divided by the query's best BM25 score); a fixed blend of them picks the `CANDIDATES` most
 promising sentences, and the learned ranker's features are computed for each (`qa/ranker.py`).
-Dense search covers the top `DENSE_DEPTH` chunks (exact) or `APPROXIMATE_DEPTH` (HNSW, large
-corpora); chunks beyond that depth get the depth's lowest cosine. The question is searched as
-the corpus spells it (`spelled` fills in its `Question.spelling` once: typos respelt, an
-acronym it asks about spelt out, by `LexicalIndex.spell`); a follow-up also with the names and
+The index is searched as a `SearchIndex`: in this process (`CorpusIndex`: exact dense search
+over the top `DENSE_DEPTH` chunks, HNSW's `APPROXIMATE_DEPTH` for large corpora, BM25 over every
+chunk) or in Milvus (`qa.store.StoreIndex`: the top chunks of its dense and BM25 searches); a
+chunk past a search's depth gets that depth's lowest score (`qa.index.depth_scores`), so the
+signals of the chunks returned are the same either way. The question is searched as the corpus
+spells it (`spelled` fills in its `Question.spelling` once: typos respelt, an acronym it asks
+about spelt out, by `Lexicon.spell`); a follow-up also with the names and
 the story of the conversation it leans on. What it leaves out: synonyms and other query
 expansion, and reading the candidates (`qa/rerank.py` orders them with the span reader).
 """
@@ -16,19 +19,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import faiss
 import numpy as np
 
 from qa.embedder import Embedder
-from qa.index import CorpusIndex
+from qa.index import SearchIndex
 from qa.linear import LinearModel
 from qa.question import Question
 from qa.ranker import candidate_features, load_ranker, relative
 from qa.records import Chunk, Document, Spelling
 
-DENSE_DEPTH = 4096
-APPROXIMATE_DEPTH = 1024
-"""With HNSW the search breadth bounds what can be found; deeper asks cost without gain."""
 CANDIDATES = 40
 SIGNALS = ("sentence_dense", "passage_dense", "document_dense",
            "sentence_lexical", "passage_lexical", "document_lexical")
@@ -75,7 +74,7 @@ def _mean(first: Signals, second: Signals) -> Signals:
 class SentenceTable:
     """Which chunks are sentences, which passages contain each, and each chunk's document."""
 
-    def __init__(self, index: CorpusIndex) -> None:
+    def __init__(self, index: SearchIndex) -> None:
         chunks = index.chunks
         self.chunk_ids = np.array([i for i, c in enumerate(chunks) if c.kind == "sentence"], dtype=np.int64)
         position = {(chunks[i].doc_id, chunks[i].first_sentence): row for row, i in enumerate(self.chunk_ids)}
@@ -110,9 +109,9 @@ class SentenceTable:
 
 
 class Retriever:
-    """Hybrid sentence retrieval over one `CorpusIndex`, with the learned ranker's scores."""
+    """Hybrid sentence retrieval over one `SearchIndex`, with the learned ranker's scores."""
 
-    def __init__(self, index: CorpusIndex, embedder: Embedder, documents: dict[str, Document], *,
+    def __init__(self, index: SearchIndex, embedder: Embedder, documents: dict[str, Document], *,
                  blend: Blend | None = None, ranker: LinearModel | None = None) -> None:
         self.index = index
         self.embedder = embedder
@@ -126,15 +125,7 @@ class Retriever:
         return replace(question, spelling=self.index.lexical.spell(question.text))
 
     def signals(self, spelling: Spelling) -> Signals:
-        chunk_count = len(self.index.chunks)
-        query = self.embedder.encode([spelling.searched])
-        exact = isinstance(self.index.vectors, faiss.IndexFlat)
-        depth = min(chunk_count, DENSE_DEPTH if exact else APPROXIMATE_DEPTH)
-        cosines, ids = self.index.vectors.search(np.ascontiguousarray(query, dtype=np.float32), depth)
-        found = ids[0] >= 0
-        dense = np.full(chunk_count, float(cosines[0][found].min()) if found.any() else 0.0, dtype=np.float32)
-        dense[ids[0][found]] = cosines[0][found]
-        dense = np.clip(dense, 0.0, 1.0)
+        dense = np.clip(self.index.cosines(self.embedder.encode([spelling.searched])[0]), 0.0, 1.0)
 
         lexical = self.index.lexical.scores(spelling.terms)
         top = float(lexical.max()) if len(lexical) else 0.0

@@ -1,4 +1,5 @@
-"""Start `qa serve` on a free loopback port for a test, and stop it afterwards; ask its JSON API."""
+"""Start `qa serve`, or Milvus Lite's gRPC server, on a free loopback port for a test, and stop it
+afterwards; ask the JSON API."""
 
 from __future__ import annotations
 
@@ -48,11 +49,17 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 180) -> 
 @contextlib.contextmanager
 def running_server(corpus: Path, index_dir: Path, *extra: str) -> Iterator[str]:
     """The URL of a `qa serve` process on `corpus`, stopped when the block ends."""
+    with running_qa_serve("--corpus", str(corpus), *extra, env={"QA_INDEX_DIR": str(index_dir)}) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_qa_serve(*arguments: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The URL of a `qa serve ARGUMENTS` process on a free port, stopped when the block ends."""
     port = free_port()
-    env = {**os.environ, "QA_INDEX_DIR": str(index_dir)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", "serve", "--corpus", str(corpus), "--port", str(port), "--quiet", *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-m", "qa.cli", "serve", *arguments, "--port", str(port), "--quiet"],
+        env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_up(url, process)
@@ -78,3 +85,32 @@ def post_answer(connection: http.client.HTTPConnection, body: dict | bytes,
     connection.request("POST", "/api/answer", data, {"Content-Type": "application/json", **(headers or {})})
     response = connection.getresponse()
     return response.status, json.loads(response.read())
+
+
+class LiteServer:
+    """Milvus Lite's gRPC server in its own process on a loopback port, over the folder `data`:
+    the network path a Milvus cluster is reached by."""
+
+    START_SECONDS = 60
+
+    def __init__(self, data: Path) -> None:
+        self.port = free_port()
+        self.uri = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data), "--host", "127.0.0.1",
+             "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + self.START_SECONDS
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError(f"the Milvus Lite server did not start: {self.process.stderr.read()}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Kill the server at once, as a machine that goes away would."""
+        self.process.kill()
+        self.process.wait()

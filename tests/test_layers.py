@@ -7,7 +7,7 @@ import qa
 
 LAYERS = [
     {"errors", "records", "text", "formats", "loader", "chunker", "linear", "_offline"},  # corpus
-    {"embedder", "index"},
+    {"embedder", "index", "store"},
     {"question", "followup"},
     {"answer_type", "ranker", "retriever"},  # retrieve
     {"reader", "rerank"},  # read
