@@ -139,8 +139,12 @@ def test_synthetic_stories_load_with_their_answers_offsets_inside_a_sentence(tmp
     other = {**STORY, "id": "syn-h1-005"}
     (tmp_path / "articles.jsonl").write_text(json.dumps(STORY) + "\n" + json.dumps(other) + "\n", encoding="utf-8")
     monkeypatch.setattr(train_reader, "SYNTHETIC", tmp_path / "articles.jsonl")
+    monkeypatch.setattr(train_reader, "MORE_SYNTHETIC", tmp_path / "more.jsonl")
+    (tmp_path / "more.jsonl").write_text(json.dumps({**STORY, "id": "syn-m1-005"}) + "\n", encoding="utf-8")
     assert [s["id"] for s in train_reader.synthetic_stories("validation")] == ["syn-h1-005"]
-    (article,) = train_reader.load_synthetic("train")
+    assert [s["id"] for s in train_reader.synthetic_stories("train")] == [STORY["id"], "syn-m1-005"]
+    assert train_reader.synthetic_stories("fit") == []
+    article, _ = train_reader.load_synthetic("train")
     assert article.document.title == "Tollbridge sold"
     text = article.document.text
     answered = [(q, a) for q, a in article.questions if a is not None]

@@ -5,9 +5,10 @@
 
 The first stage trains MiniLM with a fresh span head on SQuAD (steps 1-4 below). The second goes
 on from the first stage's reader with a lower learning rate on news: the synthetic-news articles
-of the "train" part (`synthetic_part`), mined like SQuAD's (their look-alike unanswerable
-questions give the "no answer" windows over the sentences they lean on), mixed with as many of
-the first stage's SQuAD windows drawn at random, so Wikipedia is not forgotten.
+of the "train" part (`synthetic_part`) and the stories of tools/synthetic-news-more, mined like
+SQuAD's (their look-alike unanswerable questions give the "no answer" windows over the sentences
+they lean on), mixed with as many of the first stage's SQuAD windows drawn at random, so
+Wikipedia is not forgotten.
 
 1. Each SQuAD article becomes one document (paragraphs separated by blank lines), split into
    sentences by the project's own chunker.
@@ -61,6 +62,9 @@ from qa.text import terms  # noqa: E402
 
 SQUAD = REPO.parent / "shared" / "train" / "squad"
 SYNTHETIC = REPO.parent / "shared" / "train" / "synthetic-news" / "articles.jsonl"
+MORE_SYNTHETIC = REPO / "tools" / "synthetic-news-more" / "articles.jsonl"
+"""Stories this project wrote by synthetic-news's RECIPE.md (CC0, see the folder's README): all
+of them are in the "train" part, so the fit and validation parts stay synthetic-news's own."""
 ANSWERABLE_FILES = ("v1.1-dev-32-articles.json", "v1.1-train-44-articles.json")
 UNANSWERABLE_FILES = ("v2.0-train-10-articles.json", "v2.0-dev-3-articles.json")
 NEGATIVE_POOL = 3
@@ -161,9 +165,14 @@ def synthetic_part(story_id: str) -> str:
 
 
 def synthetic_stories(part: str) -> list[dict]:
-    """The synthetic-news stories of one part (see `synthetic_part`), as the file has them."""
-    stories = [json.loads(line) for line in SYNTHETIC.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [story for story in stories if synthetic_part(story["id"]) == part]
+    """The synthetic-news stories of one part (see `synthetic_part`), as the files have them; the
+    "train" part also has every story of MORE_SYNTHETIC."""
+    stories = [story for story in _jsonl(SYNTHETIC) if synthetic_part(story["id"]) == part]
+    return stories + (_jsonl(MORE_SYNTHETIC) if part == "train" else [])
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def answer_offsets(text: str, sentence: str, answer: str) -> tuple[int, int]:
@@ -431,9 +440,10 @@ def _data(examples: list[Example]) -> str:
              "10 of them, ../shared/train/squad")
     if not any(e.corpus == "synthetic-news" for e in examples):
         return squad
-    stories = len(synthetic_stories("train"))
-    return (f"synthetic-news ({stories} \"train\" stories of ../shared/train/synthetic-news, CC0) mixed with "
-            f"windows drawn from the squad stage's: {squad}")
+    own = sum(synthetic_part(story["id"]) == "train" for story in _jsonl(SYNTHETIC))
+    more = len(_jsonl(MORE_SYNTHETIC))
+    return (f"synthetic-news ({own} \"train\" stories of ../shared/train/synthetic-news and {more} more written "
+            f"by its recipe in tools/synthetic-news-more, CC0) mixed with windows drawn from the squad stage's: {squad}")
 
 
 def _shown(path: Path) -> str:
