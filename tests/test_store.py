@@ -227,6 +227,27 @@ def test_cli_store_faults_are_one_line(tmp_path, capsys, monkeypatch):
     assert "cannot be combined with --corpus" in capsys.readouterr().err
 
 
+def test_a_wrong_token_is_one_line_naming_the_uri(monkeypatch, capsys):
+    """Milvus Lite has no users, so the server's refusal is played by a client that raises what
+    pymilvus raises when a Milvus server with authentication turns a token down."""
+    from pymilvus import MilvusClient, MilvusException
+
+    tokens = []
+
+    def refusing(*, uri, token, timeout):
+        tokens.append(token)
+        raise MilvusException(code=1800, message="auth check failure, please check username and password are correct")
+
+    monkeypatch.setattr(MilvusClient, "__new__", lambda cls, **options: refusing(**options))
+    monkeypatch.setattr("qa.engine.MiniLMEmbedder", FakeEmbedder)
+    monkeypatch.setenv("QA_STORE_TOKEN", "reader:wrong")
+    uri = "http://milvus.example:19530"
+    assert main(["ask", "Who is the mayor?", "--store", uri]) == 1
+    error = capsys.readouterr().err
+    assert error == f"qa: error: {uri}: connecting failed: auth check failure, please check username and password are correct\n"
+    assert tokens == ["reader:wrong"]
+
+
 def test_a_store_missing_a_collection_is_a_clear_error(three_files, store_file):
     from pymilvus import MilvusClient
 
