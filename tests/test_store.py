@@ -230,7 +230,9 @@ def test_cli_store_faults_are_one_line(tmp_path, capsys, monkeypatch):
 def test_a_wrong_token_is_one_line_naming_the_uri(monkeypatch, capsys):
     """Milvus Lite has no users, so the server's refusal is played by a client that raises what
     pymilvus raises when a Milvus server with authentication turns a token down."""
-    from pymilvus import MilvusClient, MilvusException
+    from types import SimpleNamespace
+
+    from pymilvus import MilvusException
 
     tokens = []
 
@@ -238,7 +240,7 @@ def test_a_wrong_token_is_one_line_naming_the_uri(monkeypatch, capsys):
         tokens.append(token)
         raise MilvusException(code=1800, message="auth check failure, please check username and password are correct")
 
-    monkeypatch.setattr(MilvusClient, "__new__", lambda cls, **options: refusing(**options))
+    monkeypatch.setattr("qa.store._pymilvus", lambda: SimpleNamespace(MilvusClient=refusing))
     monkeypatch.setattr("qa.engine.MiniLMEmbedder", FakeEmbedder)
     monkeypatch.setenv("QA_STORE_TOKEN", "reader:wrong")
     uri = "http://milvus.example:19530"
