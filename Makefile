@@ -42,12 +42,12 @@ eval: install
 	$(BIN)/qa eval build/synthetic-val
 
 # Refits the ranker, the rerank and the confidence models on held-out training articles and the
-# synthetic-news "fit" stories (about 20 min).
+# synthetic-news "fit" stories (about 15-20 min).
 tune: install
 	$(BIN)/python tools/heldout.py
 	$(BIN)/python tools/tune.py --write
 
-# Trains the span reader in two stages (about 80 + 30 minutes on 2 cores): on ../shared/train/squad
+# Trains the span reader in two stages (about 80 + 60 minutes on 2 cores): on ../shared/train/squad
 # from MiniLM, then on synthetic-news mixed with SQuAD from the first stage's reader; then measures
 # it and writes its model card. Resumes where an interrupted run stopped. oneDNN is held to its
 # AVX512-BF16 kernels, which trained the shipped weights: a CPU with AMX would pick AMX kernels,

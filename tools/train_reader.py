@@ -29,11 +29,11 @@ Wikipedia is not forgotten.
    the weights bit for bit only on a CPU with the same bf16 kernels (`bf16_kernels`, which the
    manifest records).
 
-Only ../shared/train/squad (CC BY-SA 4.0) and synthetic-news (CC0) are trained on: SQuAD less
-the HELD_OUT articles, synthetic-news less its "fit" and "validation" parts. `tools/heldout.py`
-turns the HELD_OUT articles and the "fit" part into the sets the ranker, rerank and confidence
-models are fitted on, and the "validation" part into a set that is only measured on. The
-measuring sets (`make eval`) are never read here.
+Only ../shared/train/squad (CC BY-SA 4.0), synthetic-news and tools/synthetic-news-more (CC0) are
+trained on: SQuAD less the HELD_OUT articles, synthetic-news less its "fit" and "validation"
+parts. `tools/heldout.py` turns the HELD_OUT articles and the "fit" part into the sets the ranker,
+rerank and confidence models are fitted on, and the "validation" part into a set that is only
+measured on. The measuring sets (`make eval`) are never read here.
 """
 
 from __future__ import annotations
