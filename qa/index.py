@@ -388,9 +388,10 @@ class Plan:
         if indexed is None:
             return cls(reused=0, changed=0, added=len(documents), removed=0, incremental=False)
         ids = {document.id for document in documents}
-        known = len(ids & set(indexed))
+        indexed_ids = set(indexed)
+        known = len(ids & indexed_ids)
         return cls(reused=reused, changed=known - reused, added=len(ids) - known,
-                   removed=len(set(indexed) - ids), incremental=True)
+                   removed=len(indexed_ids - ids), incremental=True)
 
     def describe(self) -> str:
         if not self.incremental:

@@ -481,23 +481,25 @@ class StoreLexicon(Lexicon):
         tokens = chunk_terms(self._contexts[row])
         return Counter(tokens), len(tokens)
 
-    def _found(self, query_terms: Sequence[str]) -> tuple[np.ndarray, bool]:
-        """The rows BM25 returns for `query_terms`, and whether the search was cut at its depth."""
-        known = [term for term in query_terms if term in self._frequency]
+    def _known(self, query_terms: Sequence[str]) -> list[str]:
+        return [term for term in query_terms if term in self._frequency]
+
+    def _found(self, known: Sequence[str]) -> tuple[np.ndarray, bool]:
+        """The rows BM25 returns for the `known` terms, and whether the search was cut at its depth."""
         if not known or not self._size:
             return np.zeros(0, dtype=np.int64), False
         keys, _, cut = self._store.search("sparse", " ".join(known), min(self._size, LEXICAL_DEPTH))
         return _rows(self._ids, keys), cut
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
-        rows, cut = self._found(query_terms)
-        known = [term for term in query_terms if term in self._frequency]
+        known = self._known(query_terms)
+        rows, cut = self._found(known)
         scores = np.array([bm25(*self._counts(int(row)), known, self._frequency, self._size, self._average_length)
                            for row in rows], dtype=np.float32)
         return depth_scores(self._size, rows, scores, cut=cut)
 
     def holders(self, term: str) -> np.ndarray:
-        rows, _ = self._found([term])
+        rows, _ = self._found(self._known([term]))
         return np.sort(rows)
 
 
