@@ -15,7 +15,8 @@ that answering needs, so a process given only the URI answers like one given the
 Writing (`MilvusStore.write`) is incremental by `qa.index.document_key`: unchanged documents are
 left alone, a new or changed one is chunked and embedded, its rows are written under its key (a
 re-run writes the same rows again), and only then is its document row pointed at that key;
-the rows of the version it replaced are deleted after. Readers take the documents' rows first
+the rows of the version it replaced are deleted after, and what was written is flushed (sealed,
+so it is searched through its indexes). Readers take the documents' rows first
 and only rows of the versions those name, so a build killed midway leaves every document as
 it was before or as it is now, and re-running it finishes the job. A store written with another
 model or chunker version is refused, naming both.
@@ -62,6 +63,9 @@ CHUNKS = "qa_chunks"
 RECORDS = "qa_records"
 TIMEOUT_SECONDS = float(os.environ.get("QA_STORE_TIMEOUT", "10"))
 """Longest wait for one call to Milvus before it counts as failed."""
+INDEXING_TIMEOUT_SECONDS = max(TIMEOUT_SECONDS, 600.0)
+"""Longest wait for Milvus to seal what a write added, or to ready its indexes for a process that
+loads the store: minutes for a large one."""
 LEXICAL_DEPTH = 4096
 COUNTED_CHUNKS = 65_536
 """Chunks whose term counts a process keeps for scoring BM25's finds again."""
@@ -351,7 +355,17 @@ class MilvusStore:
                        lambda doc_id=doc_id: self._client.delete(RECORDS, ids=[_document_row_id(doc_id)],
                                                                  timeout=self.timeout))
             self._delete_version(stored[doc_id].key)
+        if chunked or stored.keys() - keys.keys():
+            self._seal()
         return plan
+
+    def _seal(self) -> None:
+        """Flush both collections, so what was written is searched through its indexes: Milvus
+        leaves fresh rows in a growing segment, which Milvus Lite searches by rebuilding their
+        indexes on every search (measured: 9 s an answer from 100k sentences, 2 s sealed)."""
+        for collection in (CHUNKS, RECORDS):
+            self._call("sealing what was written", lambda collection=collection: self._client.flush(
+                collection, timeout=INDEXING_TIMEOUT_SECONDS))
 
     def _write_document(self, document: Document, key: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
         """Write one version of a document, its document row last: readers see it whole or not at all."""
@@ -392,8 +406,17 @@ class MilvusStore:
             if contents is not None:
                 lexicon = StoreLexicon(self, contents.frequency, [chunk.context for chunk in contents.chunks],
                                        contents.ids, contents.terms_held)
+                self._ready(embedder.dimension, contents.frequency)
                 return contents.documents, StoreIndex(self, contents.chunks, lexicon, contents.ids)
         raise IndexStoreError(f"{self.uri}: the store changed while it was read, {LOAD_ATTEMPTS} times; try again")
+
+    def _ready(self, dimension: int, frequency: Counter[str]) -> None:
+        """One search of each kind, waited for as long as indexing takes: Milvus Lite builds a
+        segment's indexes at its first search after it starts (12 s for 200k chunks), longer than
+        a question's searches may wait."""
+        if frequency:
+            self.search("vector", [0.0] * dimension, 1, timeout=INDEXING_TIMEOUT_SECONDS)
+            self.search("sparse", frequency.most_common(1)[0][0], 1, timeout=INDEXING_TIMEOUT_SECONDS)
 
     def _read_whole(self) -> StoreContents | None:
         """What readers see of the store; None when a document's rows are not all there (a
@@ -426,15 +449,16 @@ class MilvusStore:
                                              context=row["context"], **record))
         return contents
 
-    def search(self, field: str, query: list[float] | str, depth: int) -> tuple[list[str], np.ndarray, bool]:
+    def search(self, field: str, query: list[float] | str, depth: int, *,
+               timeout: float | None = None) -> tuple[list[str], np.ndarray, bool]:
         """The primary keys and scores of the top `depth` chunks for `query` on `field` ("vector":
         inner product, "sparse": BM25, whose scores are Milvus's own), and whether the search was
-        cut at that depth."""
+        cut at that depth; waiting `timeout` (default the store's)."""
         metric = "IP" if field == "vector" else "BM25"
         params = {"metric_type": metric, "params": {"ef": max(depth, 64)} if field == "vector" else {}}
         found = self._call("searching", lambda: self._client.search(
             CHUNKS, data=[query], anns_field=field, limit=depth, search_params=params, output_fields=["pk"],
-            timeout=self.timeout))[0]
+            timeout=timeout or self.timeout))[0]
         scores = np.array([hit["distance"] for hit in found], dtype=np.float32)
         return [hit["pk"] for hit in found], scores, len(found) == depth
 

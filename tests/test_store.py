@@ -21,7 +21,7 @@ from qa.cli import main
 from qa.errors import IndexStoreError
 from qa.index import Plan
 from qa.live import LiveEngine
-from qa.store import CHUNKS, MilvusStore
+from qa.store import CHUNKS, INDEXING_TIMEOUT_SECONDS, TIMEOUT_SECONDS, MilvusStore
 
 from conftest import FakeEmbedder
 from serving import LiteServer, free_port
@@ -93,6 +93,35 @@ def test_an_unchanged_folder_writes_nothing_and_full_rewrites_all(three_files, s
     assert full.built and sorted(embedder.texts) == sorted(contexts(three_files, {"bridge.txt", "harbour.txt",
                                                                                     "museum.txt"}))
     assert_same_engine(QA.from_store(store_file, embedder=FakeEmbedder()), again)
+
+
+def unsealed(store_file: str) -> list[str]:
+    """The write-ahead logs of a Milvus Lite file: where its growing (unsealed) rows wait."""
+    return [path.name for path in Path(store_file).glob("collections/*/wal/wal_data_*")]
+
+
+@pytest.mark.parametrize("change", ["add", "delete"])
+def test_a_write_ends_with_what_it_wrote_sealed(three_files, store_file, change):
+    build(three_files, store_file)
+    assert unsealed(store_file) == []
+    edit(three_files, change)
+    build(three_files, store_file)
+    assert unsealed(store_file) == []
+
+
+def test_a_replica_readies_both_indexes_at_load_waiting_as_long_as_indexing_takes(three_files, store_file,
+                                                                                  monkeypatch):
+    build(three_files, store_file)
+    searches, real_search = [], MilvusStore.search
+
+    def search(self, field, query, depth, **options):
+        searches.append((field, depth, options.get("timeout")))
+        return real_search(self, field, query, depth, **options)
+
+    monkeypatch.setattr(MilvusStore, "search", search)
+    QA.from_store(store_file, embedder=FakeEmbedder())
+    assert sorted(searches) == [("sparse", 1, INDEXING_TIMEOUT_SECONDS), ("vector", 1, INDEXING_TIMEOUT_SECONDS)]
+    assert INDEXING_TIMEOUT_SECONDS > TIMEOUT_SECONDS
 
 
 @pytest.mark.parametrize("killed_at", ["chunks", "texts", "document row"])
