@@ -215,8 +215,11 @@ class MilvusStore:
         return self._call("listing collections", lambda: self._client.has_collection(collection, timeout=self.timeout))
 
     def _load_collections(self) -> None:
+        """Load both collections into memory, waiting as long as indexing takes: loading a large
+        one builds its indexes when Milvus has none saved for it."""
         for name in (RECORDS, CHUNKS):
-            self._call(f"loading {name}", lambda name=name: self._client.load_collection(name, timeout=self.timeout))
+            self._call(f"loading {name}", lambda name=name: self._client.load_collection(
+                name, timeout=INDEXING_TIMEOUT_SECONDS))
 
     def _prepare(self, wanted: StoreManifest) -> None:
         """Create the collections and the manifest when absent; refuse another model's store."""

@@ -21,7 +21,7 @@ from qa.cli import main
 from qa.errors import IndexStoreError
 from qa.index import Plan
 from qa.live import LiveEngine
-from qa.store import CHUNKS, INDEXING_TIMEOUT_SECONDS, TIMEOUT_SECONDS, MilvusStore
+from qa.store import CHUNKS, INDEXING_TIMEOUT_SECONDS, RECORDS, TIMEOUT_SECONDS, MilvusStore
 
 from conftest import FakeEmbedder
 from serving import LiteServer, free_port
@@ -109,7 +109,7 @@ def test_a_write_ends_with_what_it_wrote_sealed(three_files, store_file, change)
     assert unsealed(store_file) == []
 
 
-def test_a_replica_readies_both_indexes_at_load_waiting_as_long_as_indexing_takes(three_files, store_file,
+def test_a_replica_loads_and_readies_the_indexes_waiting_as_long_as_indexing_takes(three_files, store_file,
                                                                                   monkeypatch):
     build(three_files, store_file)
     searches, real_search = [], MilvusStore.search
@@ -118,9 +118,19 @@ def test_a_replica_readies_both_indexes_at_load_waiting_as_long_as_indexing_take
         searches.append((field, depth, options.get("timeout")))
         return real_search(self, field, query, depth, **options)
 
+    from pymilvus import MilvusClient
+
+    loads, real_load = [], MilvusClient.load_collection
+
+    def load_collection(self, name, **options):
+        loads.append((name, options.get("timeout")))
+        return real_load(self, name, **options)
+
     monkeypatch.setattr(MilvusStore, "search", search)
+    monkeypatch.setattr(MilvusClient, "load_collection", load_collection)
     QA.from_store(store_file, embedder=FakeEmbedder())
     assert sorted(searches) == [("sparse", 1, INDEXING_TIMEOUT_SECONDS), ("vector", 1, INDEXING_TIMEOUT_SECONDS)]
+    assert sorted(loads) == [(CHUNKS, INDEXING_TIMEOUT_SECONDS), (RECORDS, INDEXING_TIMEOUT_SECONDS)]
     assert INDEXING_TIMEOUT_SECONDS > TIMEOUT_SECONDS
 
 
