@@ -30,10 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa import render
-from qa.engine import DEFAULT_TOP_K
+from qa.engine import DEFAULT_TOP_K, QA
 from qa.errors import IndexStoreError, QAError
 from qa.live import LiveEngine
+from qa.memory import release_freed
 from qa.question import MAX_QUESTION_CHARS
+from qa.records import Answer, Turn
 
 PATH = "/api/answer"
 MAX_BODY_BYTES = 1_000_000
@@ -150,6 +152,14 @@ def _login_check(auth: tuple[str, str]):
     return check
 
 
+def _answered(bot: QA, question: str, history: list[Turn], *, top_k: int) -> Answer:
+    """`bot`'s answer, its freed working memory handed back before the thread takes another."""
+    try:
+        return bot.answer(question, history, top_k=top_k)
+    finally:
+        release_freed()
+
+
 def create_app(live: LiveEngine, *, auth: tuple[str, str] | None = None, concurrency: int = 4,
                queue_size: int = 64) -> FastAPI:
     """The API app: `POST /api/answer`, its OpenAPI page at `/docs`."""
@@ -166,7 +176,7 @@ def create_app(live: LiveEngine, *, auth: tuple[str, str] | None = None, concurr
             raise HTTPException(429, "The server is busy; try again in a moment.", headers={"Retry-After": "1"})
         history = render.read_turns([message.model_dump() for message in request.history])
         reply = await anyio.to_thread.run_sync(
-            partial(live.current.answer, request.question, history, top_k=request.top_k), limiter=limiter)
+            partial(_answered, live.current, request.question, history, top_k=request.top_k), limiter=limiter)
         return reply.to_json()
 
     app.include_router(router)

@@ -27,6 +27,7 @@ from qa.engine import QA
 from qa.errors import QAError, UploadError
 from qa.live import LiveEngine
 from qa.loader import SUFFIXES
+from qa.memory import release_freed
 from qa.records import Answer, Quote
 from qa.upload import MAX_UPLOAD_BYTES, safe_name
 
@@ -117,6 +118,8 @@ def make_respond(live: LiveEngine):
         except Exception:  # the page must get a reply whatever happens; the log gets the detail
             log.exception("answering failed")
             return [gr.ChatMessage(role="assistant", content=_failed("answering"))]
+        finally:
+            release_freed()
         return reply_messages(reply, bot)
 
     return respond

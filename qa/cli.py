@@ -25,11 +25,14 @@ from qa import render
 from qa.errors import QAError
 from qa.live import LiveEngine
 from qa.loader import SUFFIXES
+from qa.memory import limit_arenas
 from qa.upload import MAX_UPLOAD_BYTES, default_upload_folder, upload_folders
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 FORMATS = " ".join(SUFFIXES)
+DEFAULT_CONCURRENCY = os.cpu_count() or 1
+"""More answers at once than cores makes none faster and each holds its own working memory."""
 
 
 def _progress_bar(description: str, *, announce: bool):
@@ -160,6 +163,7 @@ def _auth(value: str) -> tuple[str, str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    limit_arenas()
     uploads = None
     if args.allow_upload is not None:
         uploads = upload_folders(corpus=args.corpus, folder=args.allow_upload or None)
@@ -255,8 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="require this login, for the page and both APIs (HTTP Basic for the JSON API)")
     serve.add_argument("--share", choices=["never"], default="never",
                        help="public share links are never made: the server stays on your network")
-    serve.add_argument("--concurrency", type=int, default=4, metavar="N",
-                       help="questions answered at once, by the chat and by the JSON API each (default 4)")
+    serve.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+                       help="questions answered at once, by the chat and by the JSON API each (default: one "
+                            f"per core, here {DEFAULT_CONCURRENCY})")
     serve.add_argument("--allow-upload", nargs="?", const="", metavar="DIR",
                        help="let the page add documents (off by default; with --auth, only after logging "
                             f"in): {FORMATS} files of up to {MAX_UPLOAD_BYTES // 2**20} MiB, stored in DIR, "

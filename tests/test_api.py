@@ -152,6 +152,14 @@ def test_an_engine_failure_is_a_plain_500_without_the_traceback(fake_bot, monkey
     assert "secret internals" not in response.text
 
 
+def test_each_answer_hands_its_freed_memory_back_whether_it_succeeds_or_not(client, monkeypatch):
+    released = []
+    monkeypatch.setattr("qa.api.release_freed", lambda: released.append(True))
+    assert post(client, {"question": "How much did the bridge cost?"}).status_code == 200
+    assert post(client, {"question": "?!…"}).status_code == 400
+    assert released == [True, True]
+
+
 def test_the_openapi_schema_describes_the_request_and_the_reply(client, fake_bot):
     schema = client.get("/openapi.json").json()
     operation = schema["paths"]["/api/answer"]["post"]

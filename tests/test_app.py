@@ -76,6 +76,14 @@ def test_unexpected_failure_becomes_a_message(fake_bot, monkeypatch):
     assert "went wrong" in only.content and "boom" not in only.content
 
 
+def test_each_chat_answer_hands_its_freed_memory_back_whether_it_succeeds_or_not(respond, monkeypatch):
+    released = []
+    monkeypatch.setattr("qa.app.release_freed", lambda: released.append(True))
+    assert not respond("How much did the bridge cost?", [])[0].content.startswith("⚠️")
+    assert respond("?!?!", [])[0].content.startswith("⚠️")
+    assert released == [True, True]
+
+
 def test_html_in_documents_and_questions_is_escaped(tmp_path, index_dir, fake_embedder):
     folder = tmp_path / "c"
     folder.mkdir()
