@@ -223,8 +223,7 @@ def scaling(index_dir: Path) -> dict:
     import numpy as np
 
     from qa.embedder import MiniLMEmbedder
-    from qa.index import APPROXIMATE_FROM, vector_index
-    from qa.retriever import APPROXIMATE_DEPTH, DENSE_DEPTH
+    from qa.index import APPROXIMATE_DEPTH, APPROXIMATE_FROM, DENSE_DEPTH, vector_index
 
     embedder = MiniLMEmbedder()
     base_texts = []

@@ -1,12 +1,17 @@
-"""The package's layers: no module imports one above it in the pipeline, lazily or not."""
+"""The package's layers: no module imports one above it in the pipeline, lazily or not; and the
+scripts beside it (benchmarks, training tools) import only names the package has."""
 
 import ast
+import importlib
+import importlib.util
 from pathlib import Path
+
+import pytest
 
 import qa
 
 LAYERS = [
-    {"errors", "records", "text", "formats", "loader", "chunker", "linear", "_offline"},  # corpus
+    {"errors", "records", "text", "formats", "loader", "chunker", "linear", "_offline", "memory"},  # corpus
     {"embedder", "index", "store"},
     {"question", "followup"},
     {"answer_type", "ranker", "retriever"},  # retrieve
@@ -43,3 +48,20 @@ def test_no_module_imports_one_above_it():
 
 def test_the_word_helpers_depend_on_nothing_in_the_package():
     assert imported("text") == set()
+
+
+SCRIPTS = sorted((PACKAGE.parent / "bench").glob("*.py")) + sorted((PACKAGE.parent / "tools").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_a_script_imports_only_names_the_package_has(script):
+    """Scripts import lazily, inside the function that needs it, so a renamed name would only
+    fail when that part runs (a benchmark, an hour in)."""
+    missing = []
+    for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "qa":
+            module = importlib.import_module(node.module)
+            missing += [f"{node.module}.{alias.name}" for alias in node.names
+                        if not hasattr(module, alias.name)
+                        and importlib.util.find_spec(f"{node.module}.{alias.name}") is None]
+    assert missing == []
