@@ -66,7 +66,7 @@ clean:
 bench: install
 	$(BIN)/python bench/run.py
 
-# The Milvus store beside the default index: news-tune built into each (about 70 minutes here), two
+# The Milvus store beside the default index: news-tune built into each (about 25 minutes here), two
 # replicas answering alike, a 100k-sentence store's answer time (bench/store.py).
 bench-store: install
 	$(BIN)/python bench/store.py

@@ -1,6 +1,6 @@
 """Benchmarks of the Milvus store (`--store`) beside the default in-process index, in one run.
 
-    python bench/store.py [--out bench-results]     (or `make bench-store`; about 70 minutes here)
+    python bench/store.py [--out bench-results]     (or `make bench-store`; about 25 minutes here; the last report is bench/last-store-report.md)
 
 1. news-tune (803 articles) built into the default index and into a Milvus Lite store served by
    Milvus Lite's gRPC server on a loopback port (the path a cluster is reached by), each with the
