@@ -31,8 +31,9 @@ from qa.upload import MAX_UPLOAD_BYTES, default_upload_folder, upload_folders
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 FORMATS = " ".join(SUFFIXES)
-DEFAULT_CONCURRENCY = os.cpu_count() or 1
-"""More answers at once than cores makes none faster and each holds its own working memory."""
+CORES = os.cpu_count() or 1
+"""Also `qa serve`'s default concurrency: more answers at once than cores makes none faster, and
+each holds its own working memory."""
 
 
 def _progress_bar(description: str, *, announce: bool):
@@ -177,7 +178,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Answers running at once share the cores instead of each spreading a team of threads over
     # all of them (on 2 cores, 4 answers at once with 2 threads each wasted a tenth of the engine's
     # throughput, and one answer alone took ~150 ms instead of ~20 while another process was busy).
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // args.concurrency))
+    torch.set_num_threads(max(1, CORES // args.concurrency))
 
     from qa.api import create_app
     from qa.app import build_demo
@@ -259,9 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="require this login, for the page and both APIs (HTTP Basic for the JSON API)")
     serve.add_argument("--share", choices=["never"], default="never",
                        help="public share links are never made: the server stays on your network")
-    serve.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
+    serve.add_argument("--concurrency", type=int, default=CORES, metavar="N",
                        help="questions answered at once, by the chat and by the JSON API each (default: one "
-                            f"per core, here {DEFAULT_CONCURRENCY})")
+                            f"per core, here {CORES})")
     serve.add_argument("--allow-upload", nargs="?", const="", metavar="DIR",
                        help="let the page add documents (off by default; with --auth, only after logging "
                             f"in): {FORMATS} files of up to {MAX_UPLOAD_BYTES // 2**20} MiB, stored in DIR, "
