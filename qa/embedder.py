@@ -9,10 +9,14 @@ and question reading. What it leaves out: other models, GPUs (CPU only), and any
 from __future__ import annotations
 
 import hashlib
+import importlib
+import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import Protocol
 
 import numpy as np
@@ -86,6 +90,43 @@ def verify_weights(folder: Path, expected: str = MODEL_SHA256) -> None:
         )
 
 
+@contextmanager
+def deferred_module(name: str, *functions: str) -> Iterator[None]:
+    """While the block imports, module `name` is a stand-in whose `functions` import the real module
+    when first called (any other attribute imports it at once).
+
+    sentence-transformers imports scikit-learn's metrics at import for one function it calls only on
+    sparse embeddings, never here; that import (scikit-learn and scipy.stats) held ~40 MB of every
+    server. The stand-in is gone after the block, so later imports of `name` get the real module."""
+    if name in sys.modules:
+        yield
+        return
+
+    def real() -> ModuleType:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return importlib.import_module(name)
+
+    def deferred(function: str) -> Callable:
+        return lambda *args, **kwargs: getattr(real(), function)(*args, **kwargs)
+
+    class StandIn(ModuleType):
+        def __getattr__(self, attribute: str):
+            if attribute.startswith("__"):  # the import system's own questions (`__path__`, ...)
+                raise AttributeError(attribute)
+            return getattr(real(), attribute)
+
+    stand_in = StandIn(name)
+    for function in functions:
+        setattr(stand_in, function, deferred(function))
+    sys.modules[name] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+
+
 _shared_model = None
 _shared_lock = threading.Lock()
 
@@ -97,7 +138,8 @@ def _load_shared_model():
         if _shared_model is None:
             folder = model_path()
             verify_weights(folder)
-            from sentence_transformers import SentenceTransformer
+            with deferred_module("sklearn.metrics", "pairwise_distances"):
+                from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as transformers_logging
 
             transformers_logging.disable_progress_bar()

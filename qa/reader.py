@@ -240,10 +240,8 @@ def base_model(dtype=None):
     return span_model(encoder, torch.nn.Linear(encoder.config.hidden_size, 2, dtype=dtype)), tokenizer
 
 
-def load_model(folder: Path, manifest: dict, dtype=None):
-    """The trained reader, after its weights' sha256 matches the manifest's; in `dtype` (torch's,
-    default float32, which training needs)."""
-    import torch
+def checked_weights(folder: Path, manifest: dict) -> dict:
+    """The reader's stored tensors, after the file's sha256 matches the manifest's."""
     from safetensors.torch import load_file
 
     weights = folder / WEIGHTS_FILE
@@ -253,12 +251,24 @@ def load_model(folder: Path, manifest: dict, dtype=None):
     if actual != manifest.get("sha256"):
         raise ModelError(f"{weights}: sha256 is {actual}, expected {manifest.get('sha256')}; the reader "
                          "file was changed or damaged, retrain it with `make train-reader` or restore it")
+    return load_file(str(weights))
+
+
+def _unfit(folder: Path, detail: object) -> ModelError:
+    return ModelError(f"{folder / WEIGHTS_FILE}: does not fit the reader ({detail})")
+
+
+def load_model(folder: Path, manifest: dict, dtype=None):
+    """The trained reader (sha-checked), in `dtype` (torch's, default float32, which training needs)."""
+    import torch
+
     dtype = dtype or torch.float32
+    stored = checked_weights(folder, manifest)
     model, tokenizer = base_model(dtype)
-    state = {name: tensor.to(dtype) for name, tensor in load_file(str(weights)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing, unexpected = model.load_state_dict({name: tensor.to(dtype) for name, tensor in stored.items()},
+                                                strict=False)
     if unexpected or any(not name.startswith("encoder." + SHARED_PREFIX) for name in missing):
-        raise ModelError(f"{weights}: does not fit the reader (missing {missing}, unexpected {unexpected})")
+        raise _unfit(folder, f"missing {missing}, unexpected {unexpected}")
     model.eval()
     return model, tokenizer
 
@@ -267,17 +277,38 @@ def answering_model(folder: Path, manifest: dict):
     """The trained reader as answering holds it: in the bf16 its weights are stored in (autocast
     reads them so anyway: the logits are the float32 load's, bit for bit) but for the layer norms
     (float32, which their float32 inputs need), and with the embedder's own word-embedding module
-    (the same frozen MiniLM matrix, in float32), so no float32 copy of the model is ever made."""
+    (the same frozen MiniLM matrix, in float32).
+
+    The model is laid out on torch's meta device and takes the stored tensors as they are, so
+    loading neither reads MiniLM's float32 file again nor fills weights that are then replaced
+    (that had cost ~100 MB of peak memory at every server start)."""
     import torch
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
 
     from qa.embedder import shared_word_embeddings
 
-    model, tokenizer = load_model(folder, manifest, dtype=torch.bfloat16)
+    stored = checked_weights(folder, manifest)
+    base = str(model_path())
+    config = AutoConfig.from_pretrained(base, local_files_only=True)
+    with torch.device("meta"):
+        model = span_model(AutoModel.from_config(config, dtype=torch.bfloat16),
+                           torch.nn.Linear(config.hidden_size, 2, dtype=torch.bfloat16))
+    word_embeddings = shared_word_embeddings()
+    try:
+        model.load_state_dict({**stored, f"encoder.{SHARED_PREFIX}weight": word_embeddings.weight}, assign=True)
+    except RuntimeError as error:  # names what is missing, unexpected or of another shape
+        raise _unfit(folder, " ".join(str(error).split())) from error
+    embeddings = model.encoder.embeddings
+    embeddings.word_embeddings = word_embeddings
+    # Position and segment ids are buffers left out of saved weights; made here as BERT makes them.
+    positions = torch.arange(config.max_position_embeddings).expand((1, -1))
+    embeddings.register_buffer("position_ids", positions, persistent=False)
+    embeddings.register_buffer("token_type_ids", torch.zeros_like(positions), persistent=False)
     for module in model.modules():
         if isinstance(module, torch.nn.LayerNorm):
             module.float()
-    model.encoder.embeddings.word_embeddings = shared_word_embeddings()
-    return model, tokenizer
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(base, local_files_only=True)
 
 
 def save_weights(model, folder: Path, **facts: object) -> str:

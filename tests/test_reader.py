@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from qa import reader as reader_module
+from qa.embedder import file_sha256
 from qa.errors import ModelError
 from qa.reader import Reader, Window, best_span, document_window, read_in_documents, window_around
 
@@ -308,3 +310,37 @@ def test_training_labels_point_at_the_answer_tokens():
     answer = tokenizer.decode(batch["input_ids"][0][int(starts[0]) : int(ends[0]) + 1])
     assert answer.replace(" ", "") == "£4.2m"
     assert int(starts[1]) == int(ends[1]) == 0
+
+
+@pytest.mark.slow
+def test_answering_holds_the_reader_in_bf16_and_reads_as_the_float32_training_load_does():
+    import torch
+
+    manifest = json.loads((reader_module.MODEL_DIR / reader_module.MANIFEST_FILE).read_text())
+    answering, _ = reader_module.answering_model(reader_module.MODEL_DIR, manifest)
+    training, tokenizer = reader_module.load_model(reader_module.MODEL_DIR, manifest)
+    assert {p.dtype for n, p in answering.named_parameters() if "LayerNorm" not in n and "word_embeddings" not in n} \
+        == {torch.bfloat16}
+    text = "The bridge opened on Monday. It cost £4.2m to build."
+    batch = reader_module.encode(tokenizer, ["What did the bridge cost?"] * 2,
+                                 [Window(text=text, spans=((0, 28), (29, 52)), title="Bridge"),
+                                  Window(text=text[29:], spans=((0, 23),))])
+    inputs = (batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert torch.equal(answering(*inputs).float(), training(*inputs).float())
+
+
+@pytest.mark.slow
+def test_weights_of_another_shape_are_refused_by_name(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "models"
+    shutil.copytree(reader_module.MODEL_DIR, folder)
+    weights = folder / reader_module.WEIGHTS_FILE
+    stored = load_file(str(weights))
+    stored.pop("head.bias")
+    save_file(stored, str(weights))
+    manifest = folder / reader_module.MANIFEST_FILE
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "sha256": file_sha256(weights)}))
+    with pytest.raises(ModelError, match="does not fit the reader.*head.bias"):
+        Reader(folder).warm_up()
