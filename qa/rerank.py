@@ -3,7 +3,7 @@
 The retriever's candidates (`qa/retriever.py`) come in the ranker's order; the span reader
 (`qa/reader.py`) reads the first `READ_DEPTH` of them inside windows of their documents (a
 document's headline is passed over), and a small learned rerank model over the ranker's and the
-reader's scores, fitted by `tools/tune.py` and stored in `rerank_weights.json`, orders the
+reader's scores (and whether a sentence states the byline or date asked for), fitted by `tools/tune.py` and stored in `rerank_weights.json`, orders the
 sentences read; the rest follow in the ranker's order. What it leaves out: finding and ranking
 the candidates, and the reader model itself.
 """
@@ -25,7 +25,8 @@ from qa.retriever import Retriever, Signals
 READ_DEPTH = 10
 """How many of the ranker's best candidates the reader reads (with the sentences around them)."""
 RERANK_FILE = Path(__file__).with_name("rerank_weights.json")
-RERANK_FEATURES = ("ranker", "reader")
+RERANK_FEATURES = ("ranker", "reader", "metadata")
+METADATA = FEATURES.index("metadata")
 UNREAD = -20.0
 """Reader score of a sentence the reader did not read; also the floor of every reader score."""
 
@@ -75,14 +76,17 @@ class Reranker:
         found = read_in_documents(self.reader, asked, wanted, self.sentence_spans, self.texts)
         return {i: found[key] for i, key in zip(chosen, wanted)}
 
-    def reranked(self, scores: np.ndarray, readings: dict[int, SentenceReading]) -> tuple[np.ndarray, np.ndarray]:
+    def reranked(self, scores: np.ndarray, metadata: np.ndarray,
+                 readings: dict[int, SentenceReading]) -> tuple[np.ndarray, np.ndarray]:
         """Read candidates ordered by the rerank model over the ranker's and the reader's
-        scores, then the rest in the ranker's order; and each candidate's final score."""
+        scores and the ranker's `metadata` feature, then the rest in the ranker's order; and each
+        candidate's final score."""
         order = np.argsort(-scores, kind="stable")
         if not readings:
             return order, scores
         read = [i for i in order if i in readings]
-        final = self.rerank.score(rerank_features(scores[read], np.array([readings[i].score for i in read])))
+        final = self.rerank.score(rerank_features(scores[read], np.array([readings[i].score for i in read]),
+                                                  metadata[read]))
         floor = float(final.min())
         combined = np.minimum(scores, floor)
         combined[read] = final
@@ -93,7 +97,7 @@ class Reranker:
         """The `top_k` best sentences for a `spelled` question, best first, and the signals behind them."""
         found = self.retriever.candidates(question)
         readings = self.read(question, found.rows, np.argsort(-found.scores, kind="stable"))
-        order, scores = self.reranked(found.scores, readings)
+        order, scores = self.reranked(found.scores, found.features[:, METADATA], readings)
         hits = [
             Hit(
                 chunk_id=int(self.retriever.table.chunk_ids[found.rows[i]]),
@@ -111,8 +115,10 @@ def load_rerank(path: Path = RERANK_FILE) -> LinearModel:
     return LinearModel.load(path, RERANK_FEATURES)
 
 
-def rerank_features(ranker_scores: np.ndarray, reader_scores: np.ndarray) -> np.ndarray:
-    """RERANK_FEATURES rows: the ranker's log-odds and the reader's score (within ±UNREAD)."""
+def rerank_features(ranker_scores: np.ndarray, reader_scores: np.ndarray, metadata: np.ndarray) -> np.ndarray:
+    """RERANK_FEATURES rows: the ranker's log-odds, the reader's score (within ±UNREAD) and whether
+    the sentence states the author, date or outlet the question asks for (which the reader, reading
+    the text alone, cannot judge)."""
     probability = np.clip(np.asarray(ranker_scores, dtype=np.float64), 1e-9, 1 - 1e-9)
     reader = np.clip(np.nan_to_num(np.asarray(reader_scores, dtype=np.float64), neginf=UNREAD), UNREAD, -UNREAD)
-    return np.column_stack([np.log(probability / (1 - probability)), reader])
+    return np.column_stack([np.log(probability / (1 - probability)), reader, np.asarray(metadata, dtype=np.float64)])
