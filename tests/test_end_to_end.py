@@ -43,12 +43,16 @@ def test_dev_questions_meet_the_targets(bot):
     abstentions, 2 false abstentions (issue 14 asks for 0: not reached), confidence AUC 0.97, 9 of
     12 highlighted hits holding the answer (10 of 13 with the round-4 reader; the three that miss
     mark part of the answer's sentence, e.g. "South Caucasus region" where "only satellite operator
-    in the South Caucasus" is accepted)."""
+    in the South Caucasus" is accepted).
+    Round 13 (the rerank weighted to news: news-tune hit@1 41 -> 45) refitted the confidence, whose
+    threshold rose 0.22 -> 0.23 and now declines a third question that scores just under it ("What
+    will be set up in Azerbaijan?"): 3 false abstentions, a trade taken knowingly (issue 29 asks
+    for at most 1: not reached; docs/quality-log.md, round 13)."""
     figures = evaluate(bot, read_cases(DEV_QUESTIONS)).summary()
     assert figures["hit@1"] == 20, figures
     assert figures["hit@3"] == 20, figures
     assert figures["abstained"] >= 4, figures
-    assert figures["false_abstentions"] <= 2, figures
+    assert figures["false_abstentions"] <= 3, figures
     assert figures["abstention_auc"] >= 0.95, figures
     assert figures["highlight_holds_answer"] >= 9, figures
 
