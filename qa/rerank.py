@@ -3,9 +3,10 @@
 The retriever's candidates (`qa/retriever.py`) come in the ranker's order; the span reader
 (`qa/reader.py`) reads the first `READ_DEPTH` of them inside windows of their documents (a
 document's headline is passed over), and a small learned rerank model over the ranker's and the
-reader's scores (and whether a sentence states the byline or date asked for), fitted by `tools/tune.py` and stored in `rerank_weights.json`, orders the
-sentences read; the rest follow in the ranker's order. What it leaves out: finding and ranking
-the candidates, and the reader model itself.
+reader's scores (and whether a sentence states the byline or date asked for), fitted by
+`tools/tune.py` and stored in `rerank_weights.json`, orders the sentences read; the rest follow in
+the ranker's order. What it leaves out: finding and ranking the candidates, and the reader model
+itself.
 """
 
 from __future__ import annotations
