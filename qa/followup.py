@@ -5,10 +5,13 @@ opens with "and" / "what about", or is too short to stand alone, and names nobod
 context is the user's turns back to the last one that stood alone, the names those turns
 mention (what "it" or "he" most likely stands for), and the words the last answer quoted and
 the document they come from (the story the conversation is about). For the reader, a follow-up
-with one pronoun and one earlier name is read with the name in its place. It reads earlier turns
-as `Turn` records: what was asked and what the reply quoted, never the rendered reply. What it
-leaves out: resolving which of several earlier names a pronoun means (the whole earlier question
-is carried), and reading plain-text replies back into turns (`qa.render.read_turns`, at the edge).
+with one pronoun is read with a name in its place: the answer to the latest earlier "who" or
+"which" turn (the first name in the words its reply marked), else the one earlier name. It reads
+earlier turns as `Turn` records: what was asked and what the reply quoted, never the rendered
+reply. What it leaves out: telling apart several pronouns in one follow-up ("What did he say
+about him?" is read as asked), resolving which of several earlier names a pronoun means (the
+whole earlier question is carried), and reading plain-text replies back into turns
+(`qa.render.read_turns`, at the edge).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ _PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|they|them|their)\b", re.IGN
 _POSSESSIVE = {"its", "his", "her", "their"}
 _CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|what else)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+")
+_ASKS_WHO = re.compile(r"^\W*(who|whom|which)\b", re.IGNORECASE)
+_ASKS_IDENTITY = re.compile(r"^\W*who\s+(?:is|was|are|were)\s+(?P<named>.+?)\W*$", re.IGNORECASE)
 SHORT = 3
 """Questions with at most this many content terms rarely stand alone."""
 
@@ -50,16 +55,22 @@ class Conversation:
     """The names those turns mention, each once ("" if none)."""
     last_source: str | None = None
     """The document the last answer quoted: the story a follow-up asks about (None if unknown)."""
+    answer_name: str = ""
+    """The first name in the words an answer marked, of the latest earlier turn that asked who or
+    which: what "he" or "it" then stands for ("Who runs Harbour Group?" ... "What did she say?")."""
 
     def resolved(self, question: str) -> str:
-        """`question` with its one pronoun replaced by the one name the earlier turns mention
-        ("Where does he lecture?" after a turn naming only Armand Leroi), for the reader, which
-        reads one question alone; unchanged when names or pronouns are not one each."""
+        """`question` with its one pronoun replaced by the name it most likely stands for, for the
+        reader, which reads one question alone: the answer to a "who" or "which" turn ("What did
+        she say?" after "Who runs Harbour Group?" answered Ann Lee), else the one name the earlier
+        turns mention ("Where does he lecture?" after a turn naming only Armand Leroi); unchanged
+        when there is no such name or more than one pronoun."""
         pronouns = list(_PRONOUN.finditer(question))
-        if len(pronouns) != 1 or not self.names or ", " in self.names:
+        name = self.answer_name or (self.names if ", " not in self.names else "")
+        if len(pronouns) != 1 or not name:
             return question
         found = pronouns[0]
-        name = self.names + ("'s" if found.group(0).lower() in _POSSESSIVE else "")
+        name += "'s" if found.group(0).lower() in _POSSESSIVE else ""
         return question[: found.start()] + name + question[found.end():]
 
 
@@ -67,16 +78,26 @@ def conversation_context(question: str, history: Sequence[Turn]) -> Conversation
     """What `question` leans on in `history`; None when it stands alone."""
     if not history or not leans_on_history(question):
         return None
-    earlier = [turn.question for turn in history if turn.question.strip()]
-    carried: list[str] = []
-    for turn in reversed(earlier):
+    carried: list[Turn] = []
+    for turn in reversed([turn for turn in history if turn.question.strip()]):
         carried.insert(0, turn)
-        if not leans_on_history(turn):
+        if not leans_on_history(turn.question):
             break
     if not carried:
         return None
     replies = [turn for turn in history if turn.replied]
     last = replies[-1].quoted if replies else None
-    turns = " ".join(carried)
+    turns = " ".join(turn.question for turn in carried)
+    answer_name = next(filter(None, map(_answer_name, reversed(carried))), "")
     return Conversation(turns=turns, last_quote=last.text if last else "", names=names_in(turns),
-                        last_source=last.source if last else None)
+                        last_source=last.source if last else None, answer_name=answer_name)
+
+
+def _answer_name(turn: Turn) -> str:
+    """The first name in what `turn`'s reply marked as its answer, when it asked who or which."""
+    if not _ASKS_WHO.match(turn.question) or not turn.quoted or not turn.quoted.highlight:
+        return ""
+    identity = _ASKS_IDENTITY.match(turn.question)
+    if identity and names_in(identity["named"]) == identity["named"]:
+        return ""  # "Who is Ann Lee?": what follows is about Ann Lee, not the reply's first name
+    return names_in(turn.quoted.highlight).split(", ")[0]

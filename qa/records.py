@@ -154,10 +154,13 @@ class Quoted:
     start: int | None = None
     end: int | None = None
     speaker: str | None = None
+    highlight: str | None = None
+    """The words the reply marked as its answer (the quote's highlight), None without one."""
 
     @classmethod
     def of(cls, quote: Quote) -> Quoted:
-        return cls(quote.text, quote.source, quote.start, quote.end, quote.speaker)
+        marked = quote.text[quote.highlight[0] - quote.start: quote.highlight[1] - quote.start] if quote.highlight else None
+        return cls(quote.text, quote.source, quote.start, quote.end, quote.speaker, marked)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ ALSO_IN = "the same words, or nearly, are also in"
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 _ESCAPED = re.compile(r"\\(.)")
 _QUOTED_LINE = re.compile(r"^>\s?(.*)$", re.MULTILINE)
+_HIGHLIGHT = re.compile(r"\*\*(.+?)\*\*")
+"""The bold words `blockquote` marks as the answer."""
 _SOURCE_LINE = re.compile(r"^— (?:(?P<speaker>.+?), in )?\*.*\* · (?P<fence>`+) ?(?P<source>.+?) ?(?P=fence), "
                           r"(?:p\. \d+, )?characters (?P<start>\d+)–(?P<end>\d+)", re.MULTILINE)
 """The line `source_line` writes."""
@@ -49,9 +51,12 @@ def _unescaped(text: str) -> str:
     return html.unescape(_ESCAPED.sub(r"\1", text))
 
 
-def _quoted_words(reply: str) -> str:
-    """The words of a reply's blockquotes as plain text: `blockquote` and `escape` undone."""
-    return _unescaped(" ".join(_QUOTED_LINE.findall(reply)).replace("**", "")).strip()
+def _quoted_words(reply: str) -> tuple[str, str | None]:
+    """The words of a reply's blockquotes as plain text (`blockquote` and `escape` undone), and
+    the words it marked in bold (None without any)."""
+    marked = " ".join(_QUOTED_LINE.findall(reply))
+    bold = _HIGHLIGHT.search(marked)
+    return _unescaped(marked.replace("**", "")).strip(), _unescaped(bold.group(1)) if bold else None
 
 
 def code(text: str) -> str:
@@ -112,11 +117,12 @@ def read_turns(messages: Sequence[Message]) -> tuple[Turn, ...]:
 
 def _quoted(reply: str) -> Quoted | None:
     """What a rendered reply quoted as its answer: None when it abstained or quoted nothing."""
-    words = "" if NO_ANSWER in reply else _quoted_words(reply)
+    words, highlight = ("", None) if NO_ANSWER in reply else _quoted_words(reply)
     if not words:
         return None
     line = _SOURCE_LINE.search(reply)
     if not line:
-        return Quoted(words)
+        return Quoted(words, highlight=highlight)
     speaker = _unescaped(line["speaker"]) if line["speaker"] else None
-    return Quoted(words, source=line["source"], start=int(line["start"]), end=int(line["end"]), speaker=speaker)
+    return Quoted(words, source=line["source"], start=int(line["start"]), end=int(line["end"]), speaker=speaker,
+                  highlight=highlight)

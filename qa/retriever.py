@@ -149,16 +149,17 @@ class Retriever:
         document the last answer quoted when it is known (a follow-up asks about the story it was
         just told), and their document scores come from the earlier turns, the last answer's
         quote and the question together. Sentences are scored half against the question alone,
-        half against it plus the names the earlier turns mention (what "it" or "he" most likely
-        stands for).
+        half against it plus the names "it" or "he" most likely stands for: the answer to an
+        earlier "who" or "which" turn, and the names the earlier turns mention.
         """
         if question.spelling is None:
             raise ValueError("the question must be spelled first (Retriever.spelled)")
         spell = self.index.lexical.spell
         context = question.conversation
         signals = self.signals(question.spelling)
-        if context and context.names:
-            signals = _mean(signals, self.signals(spell(f"{question.text} {context.names}")))
+        named = " ".join(part for part in (context.answer_name, context.names) if part) if context else ""
+        if named:
+            signals = _mean(signals, self.signals(spell(f"{question.text} {named}")))
         blended = signals.blended(self.blend)
         if context:
             story = " ".join(part for part in (context.turns, context.last_quote, question.text) if part)

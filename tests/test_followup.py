@@ -97,6 +97,35 @@ def test_the_reader_gets_the_one_pronoun_replaced_by_the_one_name(names, questio
     assert Conversation(turns="", last_quote="", names=names).resolved(question) == read_as
 
 
+def _reply(highlighted: str) -> str:
+    return f"> “It was,” said **{highlighted}** of the council\\.\n\n— *Harbour town* · `bridge.txt`, characters 1–2"
+
+
+@pytest.mark.parametrize(("asked", "answer", "follow_up", "read_as"), [
+    ("Who runs the Eastmouth council?", "Jane Porter", "What did she say?", "What did Jane Porter say?"),
+    ("Which firm built the bridge?", "Harbour Works", "When did its crews start?", "When did Harbour Works's crews start?"),
+    ("What did the Eastmouth council decide?", "Jane Porter", "What did she say?", "What did Eastmouth say?"),
+    ("Who is Ann Lee?", "Jane Porter", "What did she say?", "What did Ann Lee say?"),
+    ("Who runs the Eastmouth council?", "Jane Porter", "What did she say about him?", "What did she say about him?"),
+])
+def test_a_pronoun_after_a_who_or_which_question_stands_for_its_answer(asked, answer, follow_up, read_as):
+    history = read_turns([{"role": "user", "content": asked}, {"role": "assistant", "content": _reply(answer)}])
+    assert conversation_context(follow_up, history).resolved(follow_up) == read_as
+
+
+def test_the_answer_of_the_latest_who_question_is_carried_through_a_chain_of_follow_ups():
+    history = read_turns([{"role": "user", "content": "Which former leader became a peer?"},
+                          {"role": "assistant", "content": _reply("Neil Kinnock")},
+                          {"role": "user", "content": "What title will he take?"},
+                          {"role": "assistant", "content": _reply("Baron Kinnock")}])
+    assert conversation_context("Who went with him?", history).answer_name == "Neil Kinnock"
+    history += read_turns([{"role": "user", "content": "Who wrote it?"}, {"role": "assistant", "content": _reply("Ann Lee")}])
+    assert conversation_context("Where does she lecture?", history).answer_name == "Ann Lee"
+    abstained = read_turns([{"role": "user", "content": "Who runs the council?"},
+                            {"role": "assistant", "content": "The documents don't say. The closest passage: " + _reply("Jo")}])
+    assert conversation_context("What did she say?", abstained).answer_name == ""
+
+
 def test_plain_text_history_is_read_back_into_turns():
     said = ("*Searched as “x”, in the documents' spelling.*\n\n> “We are **proud** of it\\_now,” said Jo\\.\n\n"
             "— the mayor, Jane \\*Porter\\*, in *Harbour town \\(BBC, 2004\\)* · `` a`b.txt ``, p. 2, "
@@ -107,7 +136,7 @@ def test_plain_text_history_is_read_back_into_turns():
     assert turns == (
         Turn("", quoted=None),
         Turn("Who said it?", quoted=Quoted("“We are proud of it_now,” said Jo.", source="a`b.txt", start=10, end=42,
-                                           speaker="the mayor, Jane *Porter*")),
+                                           speaker="the mayor, Jane *Porter*", highlight="proud")),
         Turn("And then?", replied=False),
     )
     assert read_turns([{"role": "assistant", "content": "> Words without a source line."}])[0].quoted == \
