@@ -52,3 +52,19 @@ def test_synthetic_stories_are_written_as_a_folder_whose_answers_the_loader_find
     assert {row["source"] for row in rows} == {"syn-h1-007.txt"}
     (conversation,) = map(json.loads, (tmp_path / "conversations.jsonl").read_text(encoding="utf-8").splitlines())
     assert conversation["turns"] == STORY["conversations"][0]["turns"] and conversation["answers"] == ["the sale was fair"]
+
+
+def test_the_fit_stories_follow_ups_are_asked_after_the_engine_s_answer_to_their_first_turn(
+        tmp_path, monkeypatch, fake_embedder):
+    from test_reader import STORY
+
+    tune = tool("tune")
+    tool("heldout").write_stories(tmp_path / "news", [STORY])
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "indexes"))
+    monkeypatch.setattr(tune, "HELD_OUT", tmp_path)
+    monkeypatch.setattr(tune, "ASKED_OFF_TOPIC", ())
+    items = tune.collect("heldout-news", fake_embedder)
+    assert [item.set_name for item in items] == ["heldout-news"] * 3 + ["follow-ups"]
+    follow_up = items[-1]
+    assert follow_up.question == "What did she say?" and follow_up.answerable
+    assert follow_up.asked.conversation.turns == "Who runs Harbour Group?"
