@@ -32,7 +32,6 @@ _POSSESSIVE = {"its", "his", "her", "their"}
 _CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|what else)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+")
 _ASKS_WHO = re.compile(r"^\W*(who|whom|which)\b", re.IGNORECASE)
-_ASKS_IDENTITY = re.compile(r"^\W*who\s+(?:is|was|are|were)\s+(?P<named>.+?)\W*$", re.IGNORECASE)
 SHORT = 3
 """Questions with at most this many content terms rarely stand alone."""
 
@@ -94,10 +93,13 @@ def conversation_context(question: str, history: Sequence[Turn]) -> Conversation
 
 
 def _answer_name(turn: Turn) -> str:
-    """The first name in what `turn`'s reply marked as its answer, when it asked who or which."""
+    """The first name in what `turn`'s reply marked as its answer, when it asked who or which
+    person, firm or thing: not a date or a figure ("Which year ...?"), nor who a named person is
+    ("Who is Ann Lee?", after which "she" is Ann Lee)."""
+    from qa.question import AnswerType, read_question  # qa.question reads follow-ups with this module
+
     if not _ASKS_WHO.match(turn.question) or not turn.quoted or not turn.quoted.highlight:
         return ""
-    identity = _ASKS_IDENTITY.match(turn.question)
-    if identity and names_in(identity["named"]) == identity["named"]:
-        return ""  # "Who is Ann Lee?": what follows is about Ann Lee, not the reply's first name
+    if read_question(turn.question).kind not in (AnswerType.PERSON, AnswerType.PLACE, AnswerType.NAMES, AnswerType.NONE):
+        return ""
     return names_in(turn.quoted.highlight).split(", ")[0]

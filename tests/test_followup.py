@@ -106,6 +106,7 @@ def _reply(highlighted: str) -> str:
     ("Which firm built the bridge?", "Harbour Works", "When did its crews start?", "When did Harbour Works's crews start?"),
     ("What did the Eastmouth council decide?", "Jane Porter", "What did she say?", "What did Eastmouth say?"),
     ("Who is Ann Lee?", "Jane Porter", "What did she say?", "What did Ann Lee say?"),
+    ("Which month did Eastmouth start the works?", "March", "Why did it take so long?", "Why did Eastmouth take so long?"),
     ("Who runs the Eastmouth council?", "Jane Porter", "What did she say about him?", "What did she say about him?"),
 ])
 def test_a_pronoun_after_a_who_or_which_question_stands_for_its_answer(asked, answer, follow_up, read_as):
