@@ -25,7 +25,7 @@ from qa import render
 from qa.errors import QAError
 from qa.live import LiveEngine
 from qa.loader import SUFFIXES
-from qa.memory import limit_arenas
+from qa.memory import limit_arenas, map_large_blocks
 from qa.upload import MAX_UPLOAD_BYTES, default_upload_folder, upload_folders
 
 EXIT_ERROR = 1
@@ -165,6 +165,7 @@ def _auth(value: str) -> tuple[str, str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     limit_arenas()
+    map_large_blocks()
     uploads = None
     if args.allow_upload is not None:
         uploads = upload_folders(corpus=args.corpus, folder=args.allow_upload or None)
