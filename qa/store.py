@@ -42,6 +42,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -66,6 +67,9 @@ TIMEOUT_SECONDS = float(os.environ.get("QA_STORE_TIMEOUT", "10"))
 INDEXING_TIMEOUT_SECONDS = max(TIMEOUT_SECONDS, 600.0)
 """Longest wait for Milvus to seal what a write added, or to ready its indexes for a process that
 loads the store: minutes for a large one."""
+RIVAL_CREATION_SECONDS = 5.0
+"""How long a writer whose creating a collection failed watches for another writer's to appear
+(Milvus may refuse the second creation before the first is listed)."""
 LEXICAL_DEPTH = 4096
 COUNTED_CHUNKS = 65_536
 """Chunks whose term counts a process keeps for scoring BM25's finds again."""
@@ -214,6 +218,15 @@ class MilvusStore:
     def _has(self, collection: str) -> bool:
         return self._call("listing collections", lambda: self._client.has_collection(collection, timeout=self.timeout))
 
+    def _appears(self, collection: str) -> bool:
+        """Whether `collection` is listed within RIVAL_CREATION_SECONDS."""
+        deadline = time.monotonic() + RIVAL_CREATION_SECONDS
+        while not self._has(collection):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+        return True
+
     def _load_collections(self) -> None:
         """Load both collections into memory, waiting as long as indexing takes: loading a large
         one builds its indexes when Milvus has none saved for it."""
@@ -233,7 +246,7 @@ class MilvusStore:
                 try:
                     self._call(f"creating {name}", lambda create=create: create(wanted.dimension))
                 except IndexStoreError:
-                    if not self._has(name):
+                    if not self._appears(name):
                         raise  # else another writer created it first
         self._load_collections()
         self._upsert(RECORDS, [self._record("manifest", "manifest", "", "", 0, json.dumps(asdict(wanted)))])

@@ -183,6 +183,39 @@ def test_two_writers_on_one_store_end_with_each_document_once(three_files, serve
     assert counted["count(*)"] == len(replica.index.chunks)
 
 
+def _rival_creates_first(monkeypatch, listed_after: float) -> None:
+    """Every creation of the chunks collection fails as when another writer's came first, and the
+    collection it made is listed only `listed_after` seconds later."""
+    create, has = MilvusStore._create_chunks, MilvusStore._has
+    hidden_until: list[float] = []
+
+    def created_by_a_rival(self, dimension):
+        create(self, dimension)
+        hidden_until.append(time.monotonic() + listed_after)
+        raise OSError("[Errno 17] File exists: 'collections/qa_chunks'")
+
+    def listed(self, collection):
+        return has(self, collection) and not (collection == CHUNKS and hidden_until
+                                              and time.monotonic() < hidden_until[0])
+
+    monkeypatch.setattr(MilvusStore, "_create_chunks", created_by_a_rival)
+    monkeypatch.setattr(MilvusStore, "_has", listed)
+
+
+def test_a_writer_whose_creation_lost_the_race_waits_for_the_rival_s_collection(three_files, store_file,
+                                                                                 index_dir, monkeypatch):
+    _rival_creates_first(monkeypatch, listed_after=0.5)
+    assert_same_engine(build(three_files, store_file),
+                       QA.from_directory(three_files, index_dir=index_dir, embedder=FakeEmbedder()))
+
+
+def test_a_creation_that_failed_with_no_rival_in_sight_is_an_error(three_files, store_file, monkeypatch):
+    monkeypatch.setattr("qa.store.RIVAL_CREATION_SECONDS", 0.3)
+    _rival_creates_first(monkeypatch, listed_after=30)
+    with pytest.raises(IndexStoreError, match="creating qa_chunks failed: .*File exists"):
+        build(three_files, store_file)
+
+
 class OtherModel(FakeEmbedder):
     fingerprint = "other-model-7"
 
