@@ -52,9 +52,7 @@ class Outcome:
         an accepted answer inside it? None otherwise."""
         if self.hit_rank != 1 or not self.answer.quotes[0].highlight:
             return None
-        quote = self.answer.quotes[0]
-        start, end = quote.highlight
-        marked = _normal(quote.text[start - quote.start : end - quote.start])
+        marked = _normal(self.answer.quotes[0].highlighted)
         return any(marked in _normal(a) or _normal(a) in marked for a in self.case.answers if a.strip())
 
     @property
@@ -157,11 +155,16 @@ def hit_rank(answer: Answer, accepted: tuple[str, ...]) -> int | None:
     return None
 
 
-def run_case(bot: QA, case: Case) -> Outcome:
+def asked_before(bot: QA, case: Case) -> list[Turn]:
+    """The conversation `case`'s last question follows: its earlier turns, each answered by `bot`."""
     history: list[Turn] = []
     for turn in case.turns[:-1]:
         history.append(Turn.of(turn, bot.answer(turn, history)))
-    answer = bot.answer(case.question, history)
+    return history
+
+
+def run_case(bot: QA, case: Case) -> Outcome:
+    answer = bot.answer(case.question, asked_before(bot, case))
     return Outcome(case=case, answer=answer, hit_rank=hit_rank(answer, case.answers))
 
 

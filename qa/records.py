@@ -100,6 +100,11 @@ class Quote:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @property
+    def highlighted(self) -> str | None:
+        """The highlight's words, None without one."""
+        return self.text[self.highlight[0] - self.start: self.highlight[1] - self.start] if self.highlight else None
+
     def marked(self, before: str, after: str, escape=lambda text: text) -> str:
         """The quote's text, escaped, with the highlight wrapped in `before` ... `after`."""
         if not self.highlight:
@@ -159,8 +164,7 @@ class Quoted:
 
     @classmethod
     def of(cls, quote: Quote) -> Quoted:
-        marked = quote.text[quote.highlight[0] - quote.start: quote.highlight[1] - quote.start] if quote.highlight else None
-        return cls(quote.text, quote.source, quote.start, quote.end, quote.speaker, marked)
+        return cls(quote.text, quote.source, quote.start, quote.end, quote.speaker, quote.highlighted)
 
 
 @dataclass(frozen=True)

@@ -41,11 +41,10 @@ from sklearn.model_selection import GroupKFold
 from qa import confidence as confidence_module
 from qa import ranker as ranker_module
 from qa.engine import QA
-from qa.evaluate import Case, _normal, read_cases
+from qa.evaluate import Case, _normal, asked_before, read_cases
 from qa.linear import LinearModel
 from qa.embedder import MiniLMEmbedder
 from qa.question import Question, read_question
-from qa.records import Turn
 from qa.ranker import relative
 from qa.rerank import METADATA, RERANK_FEATURES, RERANK_FILE, UNREAD, rerank_features
 from qa.retriever import Blend
@@ -122,13 +121,12 @@ def collect(name: str, embedder: MiniLMEmbedder) -> list[Item]:
                 quote_cache[row] = _normal(bot._quote(bot.retriever.sentence(row), 0.0).text)
             return quote_cache[row]
 
-        cases = read_cases(folder / "questions.jsonl")
-        follow_ups = read_cases(folder / "conversations.jsonl") if (folder / "conversations.jsonl").exists() else []
-        for case in cases + follow_ups + (off_topic if name in ASKED_OFF_TOPIC else []):
-            history: list[Turn] = []
-            for turn in case.turns[:-1]:
-                history.append(Turn.of(turn, bot.answer(turn, history)))
-            question = read_question(case.question, history)
+        conversations = folder / "conversations.jsonl"
+        asked = ([(name, case) for case in read_cases(folder / "questions.jsonl")]
+                 + [("follow-ups", case) for case in (read_cases(conversations) if conversations.exists() else [])]
+                 + [("offtopic", case) for case in (off_topic if name in ASKED_OFF_TOPIC else [])])
+        for set_name, case in asked:
+            question = read_question(case.question, asked_before(bot, case))
             if not question.for_quoting:
                 continue  # declined requests never reach the models
             question = bot.retriever.spelled(question)
@@ -141,8 +139,7 @@ def collect(name: str, embedder: MiniLMEmbedder) -> list[Item]:
             values = found.signals.values
             documents = [bot.documents[bot.retriever.sentence(row).doc_id] for row in found.rows]
             items.append(Item(
-                set_name=name if case in cases else "follow-ups" if case in follow_ups else "offtopic",
-                group=case.source or "none",
+                set_name=set_name, group=case.source or "none",
                 question=case.question,
                 answerable=case.answerable, features=found.features,
                 labels=np.array([holds(row) for row in found.rows], dtype=bool),
