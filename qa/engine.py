@@ -5,8 +5,10 @@ Milvus store: `QA.from_store`, `qa/store.py`), read the question once into a `Qu
 (`qa/question.py`, with the conversation before it) and fill in the corpus's
 spelling of it, retrieve sentences (ranked, then re-read by the span reader: `qa/retriever.py`,
 `qa/rerank.py`), widen each to a quote (a quotation is kept with its attribution when that
-fits) and mark the words in it that answer (the reader's span, or else a date, figure or name of
-the kind asked for), decide from the confidence whether the corpus answers, and write the reply.
+fits) and mark the words in it that answer (the reader's span where it would answer there, or
+else a date, figure or name of the kind asked for), decide from the confidence whether the corpus
+answers (a reply that does marks the reader's best span in its first quote if nothing else was
+marked), and write the reply.
 Every quoted word is copied from a document. Earlier turns come as `Turn` records
 (`Turn.of(question, answer)`), or as plain-text messages read back by `render.read_turns`.
 What it leaves out: generating text.
@@ -160,6 +162,8 @@ class QA:
                              "name_absent": name_absent(asked, document)})
         score = confidence(self.confidence_model, evidence)
         answered = score >= THRESHOLD
+        if answered and best.highlight is None:
+            best = quotes[0] = _reader_marked(best, hits[0].reading)
         text = render.answer(best, document) if answered else render.no_answer(best, document)
         return Answer(question=asked.text, answered=answered, text=text, quotes=quotes,
                       confidence=round(score, 4), notes=notes)
@@ -236,6 +240,14 @@ def _read_span(reading: SentenceReading | None, span: _Span) -> tuple[int, int] 
         return None
     start, end = reading.span
     return (start - span.start, end - span.start) if span.start <= start < end <= span.end else None
+
+
+def _reader_marked(quote: Quote, reading: SentenceReading | None) -> Quote:
+    """`quote` with the reader's best span marked, for an answered reply the reader doubted."""
+    if reading is None or reading.span is None:
+        return quote
+    start, end = reading.span
+    return replace(quote, highlight=(start, end)) if quote.start <= start < end <= quote.end else quote
 
 
 def _nearly_same_words(first: str, second: str) -> bool:

@@ -29,6 +29,8 @@ _REFERS_BACK = re.compile(
     r"the same|the former|the latter)\b", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(it|its|he|him|his|she|her|they|them|their)\b", re.IGNORECASE)
 _POSSESSIVE = {"its", "his", "her", "their"}
+_POSSESSIVE_MARK = re.compile(r"['’]s?$")
+_LEADING_OF = re.compile(r"^of\s+")
 _CONTINUES = re.compile(r"^\s*(and|but|also|so|what about|how about|and what|what else)\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z]+")
 _ASKS_WHO = re.compile(r"^\W*(who|whom|which)\b", re.IGNORECASE)
@@ -69,8 +71,14 @@ class Conversation:
         if len(pronouns) != 1 or not name:
             return question
         found = pronouns[0]
-        name += "'s" if found.group(0).lower() in _POSSESSIVE else ""
+        name = _bare_name(name) + ("'s" if found.group(0).lower() in _POSSESSIVE else "")
         return question[: found.start()] + name + question[found.end():]
+
+
+def _bare_name(name: str) -> str:
+    """A name as it stands for a pronoun: without the possessive it was asked with ("Kaveri's
+    results" gives Kaveri) or a leading "of" ("Which of Vistula's markets")."""
+    return _POSSESSIVE_MARK.sub("", _LEADING_OF.sub("", name))
 
 
 def conversation_context(question: str, history: Sequence[Turn]) -> Conversation | None:

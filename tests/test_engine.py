@@ -246,3 +246,28 @@ def test_the_reader_finds_the_fact_in_the_sentence_after_the_one_that_sets_the_s
     assert_quotes_round_trip(bot, reply)
 
 
+
+
+class DoubtingReader:
+    """Finds "welcomed the opening" wherever it reads it, but scores it below "no answer"."""
+
+    def read(self, question, windows):
+        from qa.reader import Reading
+
+        readings = []
+        for window in windows:
+            at = window.text.find("welcomed the opening")
+            readings.append([Reading(score=-1.0, span=(at, at + 20) if start <= at < end else None, no_answer=0.0)
+                             for start, end in window.spans])
+        return readings
+
+
+@pytest.mark.parametrize("threshold, marked", [(0.0, True), (1.01, False)])
+def test_an_answered_reply_marks_the_reader_s_span_even_where_the_reader_doubted_it(fake_bot, monkeypatch,
+                                                                                    threshold, marked):
+    monkeypatch.setattr("qa.engine.THRESHOLD", threshold)
+    fake_bot.reranker.reader = DoubtingReader()
+    reply = fake_bot.answer("How did local traders react to the opening of the footbridge?")
+    quote = reply.quotes[0]
+    assert "welcomed the opening" in quote.text and reply.answered == marked
+    assert (quote.highlighted == "welcomed the opening") if marked else quote.highlight is None

@@ -92,6 +92,9 @@ def test_the_last_answer_s_quote_is_carried_but_not_an_abstention_s():
     ("Jane Porter, Eastmouth", "What did she say?", "What did she say?"),
     ("", "What did she say?", "What did she say?"),
     ("Jane Porter", "And then?", "And then?"),
+    ("Kaveri's", "Where does he work?", "Where does Kaveri work?"),
+    ("Kaveri’s", "What are its plans?", "What are Kaveri's plans?"),
+    ("of Vistula's", "How much beer did it sell?", "How much beer did Vistula sell?"),
 ])
 def test_the_reader_gets_the_one_pronoun_replaced_by_the_one_name(names, question, read_as):
     assert Conversation(turns="", last_quote="", names=names).resolved(question) == read_as
