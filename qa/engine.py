@@ -196,7 +196,7 @@ class QA:
         span = self._span(sentence)
         context_start, context_end = self._context(sentence.doc_id, span)
         text = document.text[span.start : span.end]
-        found = _read_span(reading, span) or (answer_span(text, question) if question else None)
+        found = _read_span(reading, span.start, span.end) or (answer_span(text, question) if question else None)
         return Quote(
             text=text,
             source=sentence.doc_id,
@@ -234,20 +234,20 @@ class QA:
         return min(before.start, span.start), max(after.end, span.end)
 
 
-def _read_span(reading: SentenceReading | None, span: _Span) -> tuple[int, int] | None:
-    """The reader's answer inside the quote, relative to its start, when it would answer there."""
-    if reading is None or reading.span is None or reading.score <= 0:
+def _read_span(reading: SentenceReading | None, start: int, end: int, *,
+               doubted_too: bool = False) -> tuple[int, int] | None:
+    """The reader's answer inside the quote at document offsets [start, end), relative to `start`,
+    when it would answer there (or, `doubted_too`, wherever it marked its best span)."""
+    if reading is None or reading.span is None or (reading.score <= 0 and not doubted_too):
         return None
-    start, end = reading.span
-    return (start - span.start, end - span.start) if span.start <= start < end <= span.end else None
+    first, last = reading.span
+    return (first - start, last - start) if start <= first < last <= end else None
 
 
 def _reader_marked(quote: Quote, reading: SentenceReading | None) -> Quote:
     """`quote` with the reader's best span marked, for an answered reply the reader doubted."""
-    if reading is None or reading.span is None:
-        return quote
-    start, end = reading.span
-    return replace(quote, highlight=(start, end)) if quote.start <= start < end <= quote.end else quote
+    found = _read_span(reading, quote.start, quote.end, doubted_too=True)
+    return replace(quote, highlight=(quote.start + found[0], quote.start + found[1])) if found else quote
 
 
 def _nearly_same_words(first: str, second: str) -> bool:

@@ -246,8 +246,6 @@ def test_the_reader_finds_the_fact_in_the_sentence_after_the_one_that_sets_the_s
     assert_quotes_round_trip(bot, reply)
 
 
-
-
 class DoubtingReader:
     """Finds "welcomed the opening" wherever it reads it, but scores it below "no answer"."""
 
