@@ -6,7 +6,7 @@ lacks the kind of answer asked for, whether it states the document metadata aske
 far it stands out from the corpus's tenth-best sentence, and whether its document ever mentions
 the named thing the question asks about ("the population of Brazil"), and the span reader's
 score for the best sentence (how much more it believes in its best answer span there than in
-"no answer"). Fitted by `tools/tune.py` on held-out training articles (never on the sets `qa eval`
+"no answer") and its answerability output for the window around it. Fitted by `tools/tune.py` on held-out training articles (never on the sets `qa eval`
 measures) and stored with its THRESHOLD in `confidence_weights.json`; `answered` is
 `confidence >= THRESHOLD`. What it leaves out: a calibrated probability (it is a ranking of how
 sure, cut at THRESHOLD).
@@ -28,18 +28,19 @@ from qa.text import terms
 
 WEIGHTS_FILE = Path(__file__).with_name("confidence_weights.json")
 FEATURES = ("sentence_dense", "passage_dense", "document_dense", "coverage", "own_coverage", "type_missing",
-            "metadata", "standout", "name_absent", "reader")
+            "metadata", "standout", "name_absent", "reader", "answerable")
 THRESHOLD = float(json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))["threshold"])
 """Below this the bot says the documents don't say: chosen with the weights, as the highest
 threshold that declines at most a set share of held-out answerable questions."""
 CROWD_RANK = 10
-READER_REACH = 10.0
-"""The reader's score counts up to this far either side of "no answer": beyond, it is sure enough."""
 """`standout` compares the best sentence with the sentence this far down the corpus's ranking."""
+READER_REACH = 10.0
+"""The reader's scores count up to this far either side of zero: beyond, it is sure enough."""
 
 
 def reader_evidence(score: float) -> float:
-    """The reader's score for the best sentence, as the confidence model sees it."""
+    """A reader's score for the best sentence (its span score or its answerability logit), as the
+    confidence model sees it."""
     return float(np.clip(score, -READER_REACH, READER_REACH))
 
 

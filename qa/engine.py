@@ -158,6 +158,7 @@ class QA:
         best = quotes[0]
         document = self.documents[best.source]
         evidence = Evidence({**hits[0].features, "reader": reader_evidence(hits[0].features["reader"]),
+                             "answerable": reader_evidence(hits[0].features["answerable"]),
                              "standout": standout(signals.values["sentence_dense"]),
                              "name_absent": name_absent(asked, document)})
         score = confidence(self.confidence_model, evidence)

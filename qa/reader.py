@@ -3,7 +3,8 @@
 The model is the bundled all-MiniLM-L6-v2 encoder fine-tuned here (`tools/train_reader.py`) as
 an extractive reader on SQuAD, then on synthetic news: given `[CLS] question [SEP] title + window
 [SEP]` it scores every token as the start and the end of the answer, and the `[CLS]` token as "no
-answer here".
+answer here"; a third output, read at `[CLS]`, says whether the window answers the question at all
+(trained beside the spans on the same windows, it feeds the confidence model).
 A sentence's reader score is its best span (start + end logits, the span inside the sentence)
 minus the no-answer score of its window; the window holds the sentences around it, so "the
 Oslo-based group" can be read as the firm the previous sentence names.
@@ -36,6 +37,8 @@ WINDOW_CHARS = 600
 """Characters of document text read around a sentence (whole sentences, earlier ones first)."""
 MAX_ANSWER_TOKENS = 30
 BATCH_SIZE = 16
+HEAD_OUTPUTS = 3
+"""Per token: start logit, end logit, and (read at [CLS] only) the window's answerability logit."""
 SHARED_PREFIX = "embeddings.word_embeddings."
 """Parameters taken from the bundled MiniLM rather than stored with the reader."""
 
@@ -65,6 +68,8 @@ class Reading:
     """The best span's (start, end) offsets into `Window.text`, or None when no token was read."""
     no_answer: float
     """The window's no-answer score (start + end logit of [CLS])."""
+    answerable: float = 0.0
+    """The window's answerability logit (> 0: the answer-head believes the window answers)."""
 
 
 def window_around(sentences: Sequence[tuple[int, int]], center: int, budget: int = WINDOW_CHARS) -> tuple[int, int]:
@@ -170,12 +175,12 @@ class Reader:
         results: list[list[Reading]] = []
         for first in range(0, len(windows), BATCH_SIZE):
             part = windows[first : first + BATCH_SIZE]
-            batch, starts, ends = self.logits(question, part)
-            results.extend(_readings(batch, row, window, starts[row], ends[row]) for row, window in enumerate(part))
+            batch, logits = self.logits(question, part)
+            results.extend(_readings(batch, row, window, logits[row]) for row, window in enumerate(part))
         return results
 
     def logits(self, question: str, windows: Sequence[Window]):
-        """The model's bare pass: the tokenised batch, and start and end logits per token."""
+        """The model's bare pass: the tokenised batch, and per row and token its HEAD_OUTPUTS logits."""
         self.warm_up()
         import torch
 
@@ -183,7 +188,7 @@ class Reader:
             batch = encode(self._tokenizer, [question] * len(windows), windows)
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
             logits = self._model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"]).float()
-        return batch, logits[..., 0].numpy(), logits[..., 1].numpy()
+        return batch, logits.numpy()
 
     def scores(self, question: str, sentences: Sequence[str]) -> list[float]:
         """One score per sentence, each read alone (higher = more likely to hold the answer)."""
@@ -191,23 +196,25 @@ class Reader:
         return [readings[0].score for readings in self.read(question, windows)]
 
 
-def _readings(batch, row: int, window: Window, starts: np.ndarray, ends: np.ndarray) -> list[Reading]:
+def _readings(batch, row: int, window: Window, logits: np.ndarray) -> list[Reading]:
+    starts, ends = logits[:, 0], logits[:, 1]
     no_answer = float(starts[0] + ends[0])
+    answerable = float(logits[0, 2])
     offsets = batch["offset_mapping"][row].tolist()
     shift = len(window.prefix)
     readings = []
     for first, last in token_ranges(batch, row, window):
         if last <= first:
-            readings.append(Reading(score=-np.inf, span=None, no_answer=no_answer))
+            readings.append(Reading(score=-np.inf, span=None, no_answer=no_answer, answerable=answerable))
             continue
         value, i, j = best_span(starts, ends, first, last)
         readings.append(Reading(score=value - no_answer, span=(offsets[i][0] - shift, offsets[j][1] - shift),
-                                no_answer=no_answer))
+                                no_answer=no_answer, answerable=answerable))
     return readings
 
 
 def span_model(encoder, head):
-    """MiniLM's encoder with a start/end head: a torch module called with ids, mask, segment ids."""
+    """MiniLM's encoder with a token head (HEAD_OUTPUTS): a torch module called with ids, mask, segment ids."""
     import torch
 
     class SpanModel(torch.nn.Module):
@@ -237,7 +244,7 @@ def base_model(dtype=None):
     dtype = dtype or torch.float32
     encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    return span_model(encoder, torch.nn.Linear(encoder.config.hidden_size, 2, dtype=dtype)), tokenizer
+    return span_model(encoder, torch.nn.Linear(encoder.config.hidden_size, HEAD_OUTPUTS, dtype=dtype)), tokenizer
 
 
 def checked_weights(folder: Path, manifest: dict) -> dict:
@@ -292,7 +299,7 @@ def answering_model(folder: Path, manifest: dict):
     config = AutoConfig.from_pretrained(base, local_files_only=True)
     with torch.device("meta"):
         model = span_model(AutoModel.from_config(config, dtype=torch.bfloat16),
-                           torch.nn.Linear(config.hidden_size, 2, dtype=torch.bfloat16))
+                           torch.nn.Linear(config.hidden_size, HEAD_OUTPUTS, dtype=torch.bfloat16))
     word_embeddings = shared_word_embeddings()
     try:
         model.load_state_dict({**stored, f"encoder.{SHARED_PREFIX}weight": word_embeddings.weight}, assign=True)
@@ -358,6 +365,8 @@ class SentenceReading:
 
     score: float
     span: tuple[int, int] | None
+    answerable: float = 0.0
+    """The answerability logit of the window that gave `score` (see `Reading.answerable`)."""
 
 
 def read_in_documents(reader: Reader, question: str, wanted: Sequence[tuple[str, int]],
@@ -390,5 +399,5 @@ def read_in_documents(reader: Reader, question: str, wanted: Sequence[tuple[str,
             key = (doc_id, first + offset)
             span = (start + reading.span[0], start + reading.span[1]) if reading.span else None
             if key not in found or reading.score > found[key].score:
-                found[key] = SentenceReading(score=reading.score, span=span)
+                found[key] = SentenceReading(score=reading.score, span=span, answerable=reading.answerable)
     return found

@@ -40,7 +40,8 @@ class Hit:
     """The final score: the rerank model's for a sentence read, else at most the lowest of those."""
     features: dict[str, float]
     """The ranker's features for this sentence, by name, retrieval scores absolute, and its
-    reader score ("reader", UNREAD when not read)."""
+    reader score and its window's answerability logit ("reader" and "answerable", UNREAD when
+    not read)."""
     reading: SentenceReading | None = None
     """The reader's verdict on this sentence, when it was read."""
 
@@ -104,7 +105,8 @@ class Reranker:
                 chunk_id=int(self.retriever.table.chunk_ids[found.rows[i]]),
                 score=float(scores[i]),
                 features={**dict(zip(FEATURES, map(float, found.features[i]))),
-                          "reader": readings[i].score if i in readings else UNREAD},
+                          "reader": readings[i].score if i in readings else UNREAD,
+                          "answerable": readings[i].answerable if i in readings else UNREAD},
                 reading=readings.get(i),
             )
             for i in order[:top_k]

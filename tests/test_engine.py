@@ -269,3 +269,27 @@ def test_an_answered_reply_marks_the_reader_s_span_even_where_the_reader_doubted
     quote = reply.quotes[0]
     assert "welcomed the opening" in quote.text and reply.answered == marked
     assert (quote.highlighted == "welcomed the opening") if marked else quote.highlight is None
+
+
+class SayingReader:
+    """Reads nothing but says, through the answerability output, whether each window answers."""
+
+    def __init__(self, answerable: float) -> None:
+        self.answerable = answerable
+
+    def read(self, question, windows):
+        from qa.reader import Reading
+
+        return [[Reading(score=0.0, span=None, no_answer=0.0, answerable=self.answerable) for _ in window.spans]
+                for window in windows]
+
+
+def test_the_reader_s_answerability_output_moves_the_confidence(fake_bot):
+    question = "How did local traders react to the opening of the footbridge?"
+    confidences = []
+    for answerable in (-5.0, 0.0, 5.0):
+        fake_bot.reranker.reader = SayingReader(answerable)
+        reply = fake_bot.answer(question)
+        assert "welcomed the opening" in reply.quotes[0].text
+        confidences.append(reply.confidence)
+    assert confidences[0] < confidences[1] < confidences[2]

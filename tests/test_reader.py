@@ -200,8 +200,8 @@ class RecordingReader:
 
     def read(self, question, windows):
         self.windows.extend(windows)
-        return [[reader_module.Reading(score=float(k), span=(0, 1), no_answer=0.0) for k in range(len(w.spans))]
-                for w in windows]
+        return [[reader_module.Reading(score=float(k), span=(0, 1), no_answer=0.0, answerable=float(number))
+                 for k in range(len(w.spans))] for number, w in enumerate(windows)]
 
 
 def test_sentences_already_read_with_context_are_not_read_again():
@@ -218,6 +218,7 @@ def test_sentences_already_read_with_context_are_not_read_again():
     for (doc, number), reading in found.items():
         start, end = reading.span
         assert spans[0][0] <= start < end <= spans[-1][1]
+    assert found[("d", 10)].answerable == 0.0 and found[("d", 30)].answerable == 1.0  # each its own window's
 
 
 @pytest.mark.slow
@@ -236,6 +237,16 @@ def test_shipped_reader_loads_offline_and_ranks_a_made_up_pair():
     assert readings[1].score > readings[0].score
     start, end = readings[1].span
     assert "4.2m" in "The bridge opened on Monday. It cost £4.2m to build."[start:end]
+
+
+@pytest.mark.slow
+def test_the_answerability_output_tells_a_window_that_answers_from_one_that_does_not():
+    reader = reader_module.load_reader()
+    window = Window(text="The bridge opened on Monday. It cost £4.2m to build.", spans=((0, 28), (29, 52)),
+                    title="New bridge")
+    answered = reader.read("What did the bridge cost?", [window])[0]
+    unanswered = reader.read("Who designed the bridge?", [window])[0]
+    assert answered[0].answerable == answered[1].answerable > 0 > unanswered[0].answerable
 
 
 @pytest.mark.slow

