@@ -6,10 +6,10 @@ lacks the kind of answer asked for, whether it states the document metadata aske
 far it stands out from the corpus's tenth-best sentence, and whether its document ever mentions
 the named thing the question asks about ("the population of Brazil"), and the span reader's
 score for the best sentence (how much more it believes in its best answer span there than in
-"no answer") and its answerability output for the window around it. Fitted by `tools/tune.py` on held-out training articles (never on the sets `qa eval`
-measures) and stored with its THRESHOLD in `confidence_weights.json`; `answered` is
-`confidence >= THRESHOLD`. What it leaves out: a calibrated probability (it is a ranking of how
-sure, cut at THRESHOLD).
+"no answer") and its answerability output for the window around it. Fitted by `tools/tune.py` on
+held-out training articles (never on the sets `qa eval` measures) and stored with its THRESHOLD in
+`confidence_weights.json`; `answered` is `confidence >= THRESHOLD`. What it leaves out: a
+calibrated probability (it is a ranking of how sure, cut at THRESHOLD).
 """
 
 from __future__ import annotations

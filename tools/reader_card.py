@@ -103,7 +103,7 @@ def learning_curve(readers: list[Path], folder: Path) -> list[dict]:
         manifest = json.loads((reader_folder / reader_module.MANIFEST_FILE).read_text(encoding="utf-8"))
         rows.append({"snapshot": reader_folder.name, "questions_seen": manifest.get("questions_seen", 0),
                      "hit@1": hits, "of": len(answerable),
-                     "answerable_auc": round(float(roc_auc_score([case[4] for case in prepared], said)), 3)})
+                     "answerable_auc": f"{roc_auc_score([case[4] for case in prepared], said):.3f}"})
         print(folder.name, rows[-1], flush=True)
     return rows
 
