@@ -38,7 +38,9 @@ WINDOW_CHARS = 600
 MAX_ANSWER_TOKENS = 30
 BATCH_SIZE = 16
 HEAD_OUTPUTS = 3
-"""Per token: start logit, end logit, and (read at [CLS] only) the window's answerability logit."""
+START, END, ANSWERABLE = range(HEAD_OUTPUTS)
+"""The head's outputs per token: start logit, end logit, and (read at [CLS] only) the window's
+answerability logit."""
 SHARED_PREFIX = "embeddings.word_embeddings."
 """Parameters taken from the bundled MiniLM rather than stored with the reader."""
 
@@ -197,9 +199,9 @@ class Reader:
 
 
 def _readings(batch, row: int, window: Window, logits: np.ndarray) -> list[Reading]:
-    starts, ends = logits[:, 0], logits[:, 1]
+    starts, ends = logits[:, START], logits[:, END]
     no_answer = float(starts[0] + ends[0])
-    answerable = float(logits[0, 2])
+    answerable = float(logits[0, ANSWERABLE])
     offsets = batch["offset_mapping"][row].tolist()
     shift = len(window.prefix)
     readings = []

@@ -3,12 +3,12 @@
     python tools/train_reader.py --stage squad [--out build/reader-squad] [--work build/reader-train]
     python tools/train_reader.py --stage news [--start build/reader-squad] [--out qa/models] [--work build/reader-news]
 
-The first stage trains MiniLM with a fresh span and answerability head on SQuAD (steps 1-5 below). The second goes
-on from the first stage's reader with a lower learning rate on news: the synthetic-news articles
-of the "train" part (`synthetic_part`) and the stories of tools/synthetic-news-more, mined like
-SQuAD's (their look-alike unanswerable questions give the "no answer" windows over the sentences
-they lean on), mixed with as many of the first stage's SQuAD windows drawn at random, so
-Wikipedia is not forgotten.
+The first stage trains MiniLM with a fresh span and answerability head on SQuAD (steps 1-5
+below). The second goes on from the first stage's reader with a lower learning rate on news: the
+synthetic-news articles of the "train" part (`synthetic_part`) and the stories of
+tools/synthetic-news-more, mined like SQuAD's (their look-alike unanswerable questions give the
+"no answer" windows over the sentences they lean on), mixed with as many of the first stage's
+SQuAD windows drawn at random, so Wikipedia is not forgotten.
 
 1. Each SQuAD article becomes one document (paragraphs separated by blank lines), split into
    sentences by the project's own chunker.
@@ -405,10 +405,10 @@ def train(examples: list[Example], *, out: Path, work: Path, start: Path | None 
         with torch.autocast("cpu", dtype=torch.bfloat16):
             logits = model(encoded["input_ids"], encoded["attention_mask"], encoded["token_type_ids"])
         logits = logits.float().masked_fill(~encoded["attention_mask"].bool()[..., None], -1e4)
-        loss = (torch.nn.functional.cross_entropy(logits[..., 0], start_labels)
-                + torch.nn.functional.cross_entropy(logits[..., 1], end_labels)) / 2
+        loss = (torch.nn.functional.cross_entropy(logits[..., reader_module.START], start_labels)
+                + torch.nn.functional.cross_entropy(logits[..., reader_module.END], end_labels)) / 2
         loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(
-            logits[:, 0, 2], (start_labels > 0).float(), pos_weight=answer_balance)
+            logits[:, 0, reader_module.ANSWERABLE], (start_labels > 0).float(), pos_weight=answer_balance)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optimizer.step()
