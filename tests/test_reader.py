@@ -173,6 +173,42 @@ def test_the_news_stage_mixes_every_news_window_with_as_many_squad_windows(tmp_p
     assert train_reader.news_examples(tmp_path / "news", tmp_path / "squad", seed=4) == mixed  # read from the cache
 
 
+def test_the_news_stage_makes_its_passes_each_from_the_one_before_and_skips_a_finished_one(tmp_path, monkeypatch):
+    train_reader = tool("train_reader")
+    calls = []
+    monkeypatch.setattr(train_reader, "news_examples", lambda work, squad_work, seed: ["window"])
+    monkeypatch.setattr(train_reader, "train", lambda examples, **options: calls.append(options))
+    work, out, start = tmp_path / "work", tmp_path / "out", tmp_path / "squad"
+    argv = ["train_reader.py", "--stage", "news", "--work", str(work), "--out", str(out), "--start", str(start)]
+    monkeypatch.setattr(sys, "argv", argv)
+    train_reader.main()
+    first = train_reader.pass_reader(work, 1)
+    assert train_reader.NEWS_PASSES == 2
+    assert [(c["start"], c["out"], c["work"], c["seed"]) for c in calls] == [
+        (start, first, work, 13), (first, out, work / "pass-2", 14)]
+    calls.clear()
+    first.mkdir(parents=True)
+    (first / reader_module.MANIFEST_FILE).write_text("{}", encoding="utf-8")
+    train_reader.main()
+    assert [(c["start"], c["out"], c["seed"]) for c in calls] == [(first, out, 14)]
+
+
+def test_the_learning_curve_lists_each_pass_s_snapshots_after_the_passes_before(tmp_path):
+    card = tool("reader_card")
+    start, work = tmp_path / "reader-squad", tmp_path / "news"
+    for folder in ("snapshot-1038", "snapshot-260", "pass-2/snapshot-519", "pass-2/snapshot-1038"):
+        (work / folder).mkdir(parents=True)
+    (work / "pass-1-reader").mkdir()
+    (work / "pass-1-reader" / reader_module.MANIFEST_FILE).write_text(json.dumps({"questions": 18018}), encoding="utf-8")
+    assert card.curve_readers(start, work) == [
+        ("reader-squad", 0, start),
+        ("snapshot-260", 0, work / "snapshot-260"),
+        ("snapshot-1038", 0, work / "snapshot-1038"),
+        ("pass 2: snapshot-519", 18018, work / "pass-2" / "snapshot-519"),
+        ("pass 2: snapshot-1038", 18018, work / "pass-2" / "snapshot-1038"),
+    ]
+
+
 def test_the_model_card_counts_windows_by_kind_when_the_manifest_does():
     window_counts = tool("reader_card")._window_counts
     kinds = {"answer": 5, "hard_negative": 5, "answer_cut": 4, "unanswerable": 2, "off_topic": 1, "holding_the_answer": 6}

@@ -4,8 +4,8 @@
 
 - WikiQA dev (validation only, never trained on): MAP and MRR of `Reader.scores()` (each
   sentence read alone) beside MiniLM cosine's, over the questions with at least one answer.
-- Learning curve: for the squad stage's reader (`--start`) and each snapshot the news stage left
-  in `--work`, hit@1 on the synthetic-news validation part (`tools/heldout.py`'s answerable
+- Learning curve: for the squad stage's reader (`--start`) and each snapshot each pass of the
+  news stage left in `--work`, hit@1 on the synthetic-news validation part (`tools/heldout.py`'s answerable
   questions; the reader never trains on it) when the reader alone picks among the engine's
   READ_DEPTH best candidates, against news-stage training questions seen; the engine without a
   reader beside it. The measuring sets (`make eval`) are never read here.
@@ -24,11 +24,13 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tools"))  # train_reader, also when imported by the tests
 
 from qa import reader as reader_module  # noqa: E402
 from qa.evaluate import _normal, read_cases  # noqa: E402
 from qa.question import read_question  # noqa: E402
 from qa.rerank import READ_DEPTH, UNREAD  # noqa: E402
+from train_reader import NEWS_PASSES, pass_reader, pass_work  # noqa: E402
 
 WIKIQA_DEV = REPO.parent / "shared" / "train" / "wikiqa" / "WikiQA-dev.tsv"
 VALIDATION = REPO / "build" / "synthetic-val"
@@ -70,8 +72,25 @@ def wikiqa(reader: reader_module.Reader) -> dict[str, float]:
         "questions": len(figures["reader"])}
 
 
-def learning_curve(readers: list[Path], folder: Path) -> list[dict]:
-    """For each reader, reader-only hit@1 on the answerable questions of the eval folder `folder`
+def curve_readers(start: Path, work: Path) -> list[tuple[str, int, Path]]:
+    """The readers of the learning curve, in training order, each as (label, news-stage questions
+    seen before its pass began, folder): the squad stage's reader `start`, then each pass's
+    snapshots (a later pass counts its questions again, after the earlier passes')."""
+    readers = [(start.name, 0, start)]
+    seen_before = 0
+    for number in range(1, NEWS_PASSES + 1):
+        folder = pass_work(work, number)
+        label = "" if number == 1 else f"pass {number}: "
+        readers += [(label + snapshot.name, seen_before, snapshot)
+                    for snapshot in sorted(folder.glob("snapshot-*"), key=lambda p: int(p.name.split("-")[1]))]
+        finished = pass_reader(work, number) / reader_module.MANIFEST_FILE
+        if finished.is_file():
+            seen_before += json.loads(finished.read_text(encoding="utf-8"))["questions"]
+    return readers
+
+
+def learning_curve(readers: list[tuple[str, int, Path]], folder: Path) -> list[dict]:
+    """For each reader of `curve_readers`, reader-only hit@1 on the answerable questions of the eval folder `folder`
     and the AUC of its answerability output at that pick, answerable against unanswerable
     questions; and the engine's own hit@1."""
     from sklearn.metrics import roc_auc_score
@@ -92,7 +111,7 @@ def learning_curve(readers: list[Path], folder: Path) -> list[dict]:
     answerable = [case for case in prepared if case[4]]
     rows = [{"snapshot": "engine without reader", "questions_seen": 0,
              "hit@1": sum(holds[order[0]] for _, _, order, holds, _ in answerable), "of": len(answerable)}]
-    for reader_folder in readers:
+    for label, seen_before, reader_folder in readers:
         reranker.reader = reader_module.Reader(reader_folder)
         hits, said = 0, []
         for question, found_rows, order, holds, asked_answerable in prepared:
@@ -101,7 +120,7 @@ def learning_curve(readers: list[Path], folder: Path) -> list[dict]:
             hits += asked_answerable and holds[best]
             said.append(readings[best].answerable if best in readings else UNREAD)
         manifest = json.loads((reader_folder / reader_module.MANIFEST_FILE).read_text(encoding="utf-8"))
-        rows.append({"snapshot": reader_folder.name, "questions_seen": manifest.get("questions_seen", 0),
+        rows.append({"snapshot": label, "questions_seen": seen_before + manifest.get("questions_seen", 0),
                      "hit@1": hits, "of": len(answerable),
                      "answerable_auc": f"{roc_auc_score([case[4] for case in prepared], said):.3f}"})
         print(folder.name, rows[-1], flush=True)
@@ -145,7 +164,8 @@ def _curve_lines(curve: list[dict]) -> list[str]:
     return [
         "Learning curve: hit@1 on the answerable questions of the held-out sets (never trained on) when the",
         f"reader alone picks among the engine's {READ_DEPTH} best candidates, against news-stage training questions seen",
-        "(the first reader is the SQuAD stage's, where the news stage starts):",
+        "(the first reader is the SQuAD stage's, where the news stage starts; the second pass counts its",
+        "questions again):",
         "",
         "| reader | news-stage questions seen | synthetic-news validation | answerability AUC |",
         "| --- | --- | --- | --- |",
@@ -158,7 +178,7 @@ def _curve_lines(curve: list[dict]) -> list[str]:
     ]
 
 
-def write_card(manifest: dict, squad_stage: dict, wiki: dict, curve: list[dict]) -> None:
+def write_card(manifest: dict, squad_stage: dict, first_pass: dict, wiki: dict, curve: list[dict]) -> None:
     lines = [
         "# Model card: qa span reader",
         "",
@@ -188,11 +208,14 @@ def write_card(manifest: dict, squad_stage: dict, wiki: dict, curve: list[dict])
         "   Rajpurkar et al. 2016, 2018). The 10 `HELD_OUT` articles are left out: the ranker, rerank and",
         f"   confidence models are fitted on them (`tools/heldout.py`). sha256 `{squad_stage['sha256']}`.",
         *["  " + line for line in _stage_lines(squad_stage)],
-        f"2. News stage, from the SQuAD stage's reader: {manifest['data']}. Synthetic-news is",
+        f"2. News stage, first pass, from the SQuAD stage's reader: {first_pass['data']}. Synthetic-news is",
         "   fictional news written for this project (CC0 1.0): its look-alike unanswerable questions ask about",
         "   the story's own people and firms for a fact it never gives. Of its 315 stories one in five",
         "   (`validation`) is only measured on and one in five (`fit`) fits the rerank and confidence models;",
-        f"   windows by source: {', '.join(f'{n} {c}' for c, n in manifest.get('windows_by_corpus', {}).items())}.",
+        f"   windows by source: {', '.join(f'{n} {c}' for c, n in first_pass.get('windows_by_corpus', {}).items())}.",
+        *["  " + line for line in _stage_lines(first_pass)],
+        f"3. The news stage's second pass, from its first pass's reader (sha256 `{first_pass['sha256']}`): the",
+        "   same windows in a new order, with a fresh warm-up and decay (a warm restart).",
         *["  " + line for line in _stage_lines(manifest)],
         "",
         "## Validation",
@@ -223,13 +246,13 @@ def main() -> int:
     reader = reader_module.load_reader()
     manifest = reader.manifest()
     squad_stage = reader_module.Reader(Path(args.start)).manifest()
+    first_pass = reader_module.Reader(pass_reader(Path(args.work), 1)).manifest()
     wiki = wikiqa(reader)
     print("WikiQA dev:", wiki, flush=True)
     curve = []
     if not args.no_curve:
-        snapshots = sorted(Path(args.work).glob("snapshot-*"), key=lambda p: int(p.name.split("-")[1]))
-        curve = learning_curve([Path(args.start), *snapshots], VALIDATION)
-    write_card(manifest, squad_stage, wiki, curve)
+        curve = learning_curve(curve_readers(Path(args.start), Path(args.work)), VALIDATION)
+    write_card(manifest, squad_stage, first_pass, wiki, curve)
     print(f"wrote {CARD}")
     return 0
 

@@ -27,8 +27,10 @@ SQuAD windows drawn at random, so Wikipedia is not forgotten.
    [CLS]: does the window hold the answer?), its answering windows weighted up to balance the
    "no answer" ones.
 5. One epoch, AdamW, linear warm-up and decay, bf16 autocast, seeded; the word embeddings stay
-   the bundled MiniLM's. Progress bar; the run resumes from `--work` after an interruption.
-   Snapshots at each quarter go to `--work/snapshot-*` for the learning curve. A run repeats
+   the bundled MiniLM's. The news stage then makes a second pass over its windows (NEWS_PASSES):
+   from the first pass's reader, in a new order, with a fresh warm-up and decay. Progress bar;
+   the run resumes from `--work` after an interruption. Snapshots at each quarter go to
+   `--work/snapshot-*` (the second pass's to `--work/pass-2/snapshot-*`) for the learning curve. A run repeats
    the weights bit for bit only on a CPU with the same bf16 kernels (`bf16_kernels`, which the
    manifest records).
 
@@ -90,6 +92,11 @@ STAGES = {
     "news": {"lr": 3e-5, "out": reader_module.MODEL_DIR, "work": REPO / "build" / "reader-news"},
 }
 """Each stage's learning rate and default folders; the news stage starts from the squad stage's `out`."""
+NEWS_PASSES = 2
+"""Passes the news stage makes over its windows, each from the one before's reader with its own
+warm-up and decay (a warm restart) and batch order (seed + pass - 1). The second pass took the
+validation stories' look-alikes declined from 77 to 109 of 307 and hit@1 from 517 to 528 of 598
+before any refit (quality log, round 17)."""
 
 
 @dataclass(frozen=True)
@@ -519,14 +526,32 @@ def main() -> None:
     parser.add_argument("--save-every", type=int, default=100, help="steps between resumable states")
     args = parser.parse_args()
     stage = STAGES[args.stage]
-    work = Path(args.work or stage["work"])
+    work, out = Path(args.work or stage["work"]), Path(args.out or stage["out"])
+    options = {"batch_size": args.batch_size, "lr": args.lr or stage["lr"], "save_every": args.save_every}
     if args.stage == "squad":
-        examples, start = squad_examples(work, args.seed), None
-    else:
-        examples, start = news_examples(work, Path(args.squad_work), args.seed), Path(args.start)
-    train(examples[: args.limit] if args.limit else examples, out=Path(args.out or stage["out"]), work=work,
-          start=start, batch_size=args.batch_size, lr=args.lr or stage["lr"], seed=args.seed,
-          save_every=args.save_every)
+        examples = squad_examples(work, args.seed)
+        train(examples[: args.limit] if args.limit else examples, out=out, work=work, seed=args.seed, **options)
+        return
+    examples = news_examples(work, Path(args.squad_work), args.seed)
+    start = Path(args.start)
+    for number in range(1, NEWS_PASSES + 1):
+        pass_out = out if number == NEWS_PASSES else pass_reader(work, number)
+        if pass_out != out and (pass_out / reader_module.MANIFEST_FILE).is_file():
+            start = pass_out  # this pass finished in an earlier run
+            continue
+        train(examples[: args.limit] if args.limit else examples, out=pass_out, work=pass_work(work, number),
+              start=start, seed=args.seed + number - 1, **options)
+        start = pass_out
+
+
+def pass_work(work: Path, number: int) -> Path:
+    """The news stage's work folder for pass `number` (the first pass's is the stage's own)."""
+    return work if number == 1 else work / f"pass-{number}"
+
+
+def pass_reader(work: Path, number: int) -> Path:
+    """Where the news stage keeps the reader of pass `number` when another pass follows it."""
+    return work / f"pass-{number}-reader"
 
 
 if __name__ == "__main__":
