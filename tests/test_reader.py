@@ -173,7 +173,7 @@ def test_the_news_stage_mixes_every_news_window_with_as_many_squad_windows(tmp_p
     assert train_reader.news_examples(tmp_path / "news", tmp_path / "squad", seed=4) == mixed  # read from the cache
 
 
-def test_the_news_stage_makes_its_passes_each_from_the_one_before_and_skips_a_finished_one(tmp_path, monkeypatch):
+def test_each_news_pass_starts_from_the_one_before_a_finished_one_is_skipped_and_squad_makes_one(tmp_path, monkeypatch):
     train_reader = tool("train_reader")
     calls = []
     monkeypatch.setattr(train_reader, "news_examples", lambda work, squad_work, seed: ["window"])
@@ -191,6 +191,11 @@ def test_the_news_stage_makes_its_passes_each_from_the_one_before_and_skips_a_fi
     (first / reader_module.MANIFEST_FILE).write_text("{}", encoding="utf-8")
     train_reader.main()
     assert [(c["start"], c["out"], c["seed"]) for c in calls] == [(first, out, 14)]
+    calls.clear()
+    monkeypatch.setattr(train_reader, "squad_examples", lambda work, seed: ["window"])
+    monkeypatch.setattr(sys, "argv", ["train_reader.py", "--stage", "squad", "--work", str(work), "--out", str(out)])
+    train_reader.main()
+    assert [(c["start"], c["out"], c["work"], c["seed"]) for c in calls] == [(None, out, work, 13)]  # one pass
 
 
 def test_the_learning_curve_lists_each_pass_s_snapshots_after_the_passes_before(tmp_path):
@@ -324,6 +329,10 @@ def test_two_training_steps_on_tiny_data_write_a_loadable_reader(tmp_path, capsy
     assert trained.fingerprint == facts["sha256"]
     assert len(trained.scores("What did the bridge cost?", [text])) == 1
     capsys.readouterr()
+    assert train_reader.train(examples, out=tmp_path / "out", work=tmp_path / "work", batch_size=2) == trained.manifest()
+    assert "already trained to the end" in capsys.readouterr().out
+    assert trained.manifest()["final_loss_last_50"] == facts["final_loss_last_50"]  # the finished run's facts kept
+    (tmp_path / "out" / reader_module.MANIFEST_FILE).unlink()
     train_reader.train(examples, out=tmp_path / "out", work=tmp_path / "work", batch_size=2)
     assert "resuming at step 2" in capsys.readouterr().out
     repeated = train_reader.train(examples, out=tmp_path / "again", work=tmp_path / "work-again", batch_size=2)

@@ -5,10 +5,10 @@
 - WikiQA dev (validation only, never trained on): MAP and MRR of `Reader.scores()` (each
   sentence read alone) beside MiniLM cosine's, over the questions with at least one answer.
 - Learning curve: for the squad stage's reader (`--start`) and each snapshot each pass of the
-  news stage left in `--work`, hit@1 on the synthetic-news validation part (`tools/heldout.py`'s answerable
-  questions; the reader never trains on it) when the reader alone picks among the engine's
-  READ_DEPTH best candidates, against news-stage training questions seen; the engine without a
-  reader beside it. The measuring sets (`make eval`) are never read here.
+  news stage left in `--work`, hit@1 on the synthetic-news validation part (`tools/heldout.py`'s
+  answerable questions; the reader never trains on it) when the reader alone picks among the
+  engine's READ_DEPTH best candidates, against news-stage training questions seen; the engine
+  without a reader beside it. The measuring sets (`make eval`) are never read here.
 """
 
 from __future__ import annotations
@@ -90,9 +90,9 @@ def curve_readers(start: Path, work: Path) -> list[tuple[str, int, Path]]:
 
 
 def learning_curve(readers: list[tuple[str, int, Path]], folder: Path) -> list[dict]:
-    """For each reader of `curve_readers`, reader-only hit@1 on the answerable questions of the eval folder `folder`
-    and the AUC of its answerability output at that pick, answerable against unanswerable
-    questions; and the engine's own hit@1."""
+    """For each reader of `curve_readers`, reader-only hit@1 on the answerable questions of the
+    eval folder `folder` and the AUC of its answerability output at that pick, answerable against
+    unanswerable questions; and the engine's own hit@1."""
     from sklearn.metrics import roc_auc_score
 
     from qa.engine import QA
