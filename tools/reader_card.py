@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "tools"))  # train_reader, also when imported by t
 
 from qa import reader as reader_module  # noqa: E402
 from qa.evaluate import _normal, read_cases  # noqa: E402
-from qa.question import read_question  # noqa: E402
+from qa.question import Question, read_question  # noqa: E402
 from qa.rerank import READ_DEPTH, UNREAD  # noqa: E402
 from train_reader import NEWS_PASSES, pass_reader, pass_work  # noqa: E402
 
@@ -83,10 +83,23 @@ def curve_readers(start: Path, work: Path) -> list[tuple[str, int, Path]]:
         label = "" if number == 1 else f"pass {number}: "
         readers += [(label + snapshot.name, seen_before, snapshot)
                     for snapshot in sorted(folder.glob("snapshot-*"), key=lambda p: int(p.name.split("-")[1]))]
-        finished = pass_reader(work, number) / reader_module.MANIFEST_FILE
-        if finished.is_file():
-            seen_before += json.loads(finished.read_text(encoding="utf-8"))["questions"]
+        finished = pass_reader(work, number)
+        if (finished / reader_module.MANIFEST_FILE).is_file():
+            seen_before += reader_module.Reader(finished).manifest()["questions"]
     return readers
+
+
+class Prepared(NamedTuple):
+    """A validation question as the learning curve asks it of every reader."""
+
+    question: Question
+    rows: np.ndarray
+    """The retriever's candidates."""
+    order: np.ndarray
+    """The candidates in the ranker's order (the first is the engine's pick without a reader)."""
+    holds: list[bool]
+    """Per candidate: its quote holds an accepted answer."""
+    answerable: bool
 
 
 def learning_curve(readers: list[tuple[str, int, Path]], folder: Path) -> list[dict]:
@@ -99,7 +112,7 @@ def learning_curve(readers: list[tuple[str, int, Path]], folder: Path) -> list[d
 
     bot = QA.from_directory(folder / "corpus")
     retriever, reranker = bot.retriever, bot.reranker
-    prepared = []
+    prepared: list[Prepared] = []
     for case in read_cases(folder / "questions.jsonl"):
         question = retriever.spelled(read_question(case.question))
         found = retriever.candidates(question)
@@ -107,22 +120,22 @@ def learning_curve(readers: list[tuple[str, int, Path]], folder: Path) -> list[d
         wanted = [_normal(a) for a in case.answers if a.strip()]
         holds = [any(a in _normal(bot._quote(retriever.sentence(row), 0.0).text) for a in wanted)
                  for row in found.rows]
-        prepared.append((question, found.rows, order, holds, case.answerable))
-    answerable = [case for case in prepared if case[4]]
+        prepared.append(Prepared(question, found.rows, order, holds, case.answerable))
+    answerable = [case for case in prepared if case.answerable]
     rows = [{"snapshot": "engine without reader", "questions_seen": 0,
-             "hit@1": sum(holds[order[0]] for _, _, order, holds, _ in answerable), "of": len(answerable)}]
+             "hit@1": sum(case.holds[case.order[0]] for case in answerable), "of": len(answerable)}]
     for label, seen_before, reader_folder in readers:
         reranker.reader = reader_module.Reader(reader_folder)
         hits, said = 0, []
-        for question, found_rows, order, holds, asked_answerable in prepared:
-            readings = reranker.read(question, found_rows, order)
-            best = max(readings, key=lambda k: readings[k].score) if readings else order[0]
-            hits += asked_answerable and holds[best]
+        for case in prepared:
+            readings = reranker.read(case.question, case.rows, case.order)
+            best = max(readings, key=lambda k: readings[k].score) if readings else case.order[0]
+            hits += case.answerable and case.holds[best]
             said.append(readings[best].answerable if best in readings else UNREAD)
-        manifest = json.loads((reader_folder / reader_module.MANIFEST_FILE).read_text(encoding="utf-8"))
+        manifest = reranker.reader.manifest()
         rows.append({"snapshot": label, "questions_seen": seen_before + manifest.get("questions_seen", 0),
                      "hit@1": hits, "of": len(answerable),
-                     "answerable_auc": f"{roc_auc_score([case[4] for case in prepared], said):.3f}"})
+                     "answerable_auc": f"{roc_auc_score([case.answerable for case in prepared], said):.3f}"})
         print(folder.name, rows[-1], flush=True)
     return rows
 
