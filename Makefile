@@ -47,11 +47,11 @@ tune: install
 	$(BIN)/python tools/heldout.py
 	$(BIN)/python tools/tune.py --write
 
-# Trains the span reader in two stages (about 50 + 2 x 30 minutes on 2 cores with AMX): on
+# Trains the span reader in two stages (about 50 + 2 x 40 minutes on 2 cores with AMX): on
 # ../shared/train/squad from MiniLM, then on synthetic-news mixed with SQuAD from the first stage's
 # reader, in two passes; then measures it and writes its model card. Resumes where an interrupted
 # run stopped. The shipped weights were trained with oneDNN's AMX bf16 kernels; a CPU without AMX
-# trains with its AVX512-BF16 ones (about 80 + 2 x 60 minutes) and rounds differently.
+# trains with its AVX512-BF16 ones (about 80 + 2 x 75 minutes) and rounds differently.
 # READER_ISA=AVX512_CORE_BF16 holds an AMX CPU to those.
 READER_ISA ?=
 READER_KERNELS = $(if $(READER_ISA),ONEDNN_MAX_CPU_ISA=$(READER_ISA))

@@ -143,8 +143,16 @@ def test_synthetic_stories_load_with_their_answers_offsets_inside_a_sentence(tmp
     monkeypatch.setattr(train_reader, "SYNTHETIC", tmp_path / "articles.jsonl")
     monkeypatch.setattr(train_reader, "MORE_SYNTHETIC", tmp_path / "more.jsonl")
     (tmp_path / "more.jsonl").write_text(json.dumps({**STORY, "id": "syn-m1-005"}) + "\n", encoding="utf-8")
+    added = {"q": "When did the lanes open?", "why": "Only the plan is given.", "near": "", "kind": "stage"}
+    monkeypatch.setattr(train_reader, "MORE_LOOKALIKES", tmp_path / "lookalikes.jsonl")
+    (tmp_path / "lookalikes.jsonl").write_text(
+        json.dumps({"id": "syn-m1-005", "unanswerable": [added]}) + "\n"
+        + json.dumps({"id": "syn-h1-005", "unanswerable": [added]}) + "\n", encoding="utf-8")
     assert [s["id"] for s in train_reader.synthetic_stories("validation")] == ["syn-h1-005"]
-    assert [s["id"] for s in train_reader.synthetic_stories("train")] == [STORY["id"], "syn-m1-005"]
+    assert train_reader.synthetic_stories("validation")[0]["unanswerable"] == STORY["unanswerable"]
+    train = train_reader.synthetic_stories("train")
+    assert [s["id"] for s in train] == [STORY["id"], "syn-m1-005"]
+    assert [s["unanswerable"] for s in train] == [STORY["unanswerable"], STORY["unanswerable"] + [added]]
     assert train_reader.synthetic_stories("fit") == []
     article, _ = train_reader.load_synthetic("train")
     assert article.document.title == "Tollbridge sold"
@@ -400,3 +408,20 @@ def test_weights_of_another_shape_are_refused_by_name(tmp_path):
     manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "sha256": file_sha256(weights)}))
     with pytest.raises(ModelError, match="does not fit the reader.*head.bias"):
         Reader(folder).warm_up()
+
+
+def test_the_added_look_alikes_lean_on_a_sentence_of_their_own_training_story_and_repeat_none_of_its_questions():
+    train_reader = tool("train_reader")
+    rows = train_reader._jsonl(train_reader.MORE_LOOKALIKES)
+    own = {story["id"]: story for story in train_reader._jsonl(train_reader.SYNTHETIC)}
+    own.update((story["id"], story) for story in train_reader._jsonl(train_reader.MORE_SYNTHETIC))
+    assert len({row["id"] for row in rows}) == len(rows) > 400
+    for row in rows:
+        story = own[row["id"]]
+        assert row["id"].startswith("syn-m") or train_reader.synthetic_part(row["id"]) == "train", row["id"]
+        asked = {q["q"].casefold() for q in story["qa"] + story["unanswerable"]}
+        assert len(row["unanswerable"]) == 4, row["id"]
+        for question in row["unanswerable"]:
+            assert question["q"].endswith("?") and question["q"].casefold() not in asked, question
+            assert question["near"] in story["text"], question
+            assert question["kind"] in {"scope", "role", "stage", "confusable", "unstated"} and question["why"], question

@@ -6,8 +6,9 @@
 The first stage trains MiniLM with a fresh span and answerability head on SQuAD (steps 1-5
 below). The second goes on from the first stage's reader with a lower learning rate on news: the
 synthetic-news articles of the "train" part (`synthetic_part`) and the stories of
-tools/synthetic-news-more, mined like SQuAD's (their look-alike unanswerable questions give the
-"no answer" windows over the sentences they lean on), mixed with as many of the first stage's
+tools/synthetic-news-more, mined like SQuAD's (their look-alike unanswerable questions, with
+the more written for them in tools/synthetic-news-more/lookalikes.jsonl, give the "no answer"
+windows over the sentences they lean on), mixed with as many of the first stage's
 SQuAD windows drawn at random, so Wikipedia is not forgotten.
 
 1. Each SQuAD article becomes one document (paragraphs separated by blank lines), split into
@@ -70,6 +71,10 @@ SYNTHETIC = REPO.parent / "shared" / "train" / "synthetic-news" / "articles.json
 MORE_SYNTHETIC = REPO / "tools" / "synthetic-news-more" / "articles.jsonl"
 """Stories this project wrote by synthetic-news's RECIPE.md (CC0, see the folder's README): all
 of them are in the "train" part, so the fit and validation parts stay synthetic-news's own."""
+MORE_LOOKALIKES = REPO / "tools" / "synthetic-news-more" / "lookalikes.jsonl"
+"""More look-alike unanswerable questions this project wrote for the "train" part's stories, of
+the kinds the reader kept answering (see the folder's README); each line is a story's id and its
+added questions."""
 ANSWERABLE_FILES = ("v1.1-dev-32-articles.json", "v1.1-train-44-articles.json")
 UNANSWERABLE_FILES = ("v2.0-train-10-articles.json", "v2.0-dev-3-articles.json")
 NEGATIVE_POOL = 3
@@ -176,9 +181,14 @@ def synthetic_part(story_id: str) -> str:
 
 def synthetic_stories(part: str) -> list[dict]:
     """The synthetic-news stories of one part (see `synthetic_part`), as the files have them; the
-    "train" part also has every story of MORE_SYNTHETIC."""
+    "train" part also has every story of MORE_SYNTHETIC, and MORE_LOOKALIKES's questions after
+    each story's own unanswerable ones."""
     stories = [story for story in _jsonl(SYNTHETIC) if synthetic_part(story["id"]) == part]
-    return stories + (_jsonl(MORE_SYNTHETIC) if part == "train" else [])
+    if part != "train":
+        return stories
+    added = {row["id"]: row["unanswerable"] for row in _jsonl(MORE_LOOKALIKES)}
+    return [{**story, "unanswerable": story["unanswerable"] + added.get(story["id"], [])}
+            for story in stories + _jsonl(MORE_SYNTHETIC)]
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -459,8 +469,10 @@ def _data(examples: list[Example]) -> str:
         return squad
     own = sum(synthetic_part(story["id"]) == "train" for story in _jsonl(SYNTHETIC))
     more = len(_jsonl(MORE_SYNTHETIC))
+    added = sum(len(row["unanswerable"]) for row in _jsonl(MORE_LOOKALIKES))
     return (f"synthetic-news ({own} \"train\" stories of ../shared/train/synthetic-news and {more} more written "
-            f"by its recipe in tools/synthetic-news-more, CC0) mixed with windows drawn from the squad stage's: {squad}")
+            f"by its recipe in tools/synthetic-news-more, with {added:,} more look-alike unanswerable questions "
+            f"for them, CC0) mixed with windows drawn from the squad stage's: {squad}")
 
 
 def _shown(path: Path) -> str:
