@@ -31,7 +31,7 @@ from qa.embedder import Embedder, MiniLMEmbedder
 from qa.errors import QuestionError
 from qa.index import Plan, SearchIndex, load_or_build
 from qa.loader import load_corpus
-from qa.question import CANNOT_QUOTE, Question, read_question
+from qa.question import CANNOT_QUOTE, Question, read_question, small_talk_reply
 from qa.reader import Reader, SentenceReading, shipped_reader
 from qa.records import Answer, Chunk, Document, Quote, Turn
 from qa.rerank import Hit, Reranker
@@ -145,8 +145,8 @@ class QA:
             raise QuestionError("top_k must be at least 1.")
         asked = read_question(question, turns)
         if not asked.for_quoting:
-            return Answer(question=asked.text, answered=False, text=CANNOT_QUOTE, confidence=0.0,
-                          notes=list(asked.notes))
+            return Answer(question=asked.text, answered=False, text=asked.small_talk or CANNOT_QUOTE,
+                          confidence=0.0, notes=list(asked.notes))
         asked = self.retriever.spelled(asked)
         hits, signals = self.reranker.run(asked, top_k=top_k * 4)
         respelled = asked.spelling.respelled
@@ -264,10 +264,14 @@ def _nearly_same_words(first: str, second: str) -> bool:
 
 
 def _turns(history: Sequence[Turn] | Sequence[render.Message] | None) -> tuple[Turn, ...]:
-    """The conversation as turns: `Turn` records as they are, plain-text messages read back."""
+    """The conversation as turns: `Turn` records as they are, plain-text messages read back; a
+    greeting or thank-you is left out, so a follow-up after "Thanks" still leans on the answer
+    before it."""
     if history and all(isinstance(entry, Turn) for entry in history):
-        return tuple(history)
-    return render.read_turns(history or ())
+        turns = tuple(history)
+    else:
+        turns = render.read_turns(history or ())
+    return tuple(turn for turn in turns if small_talk_reply(turn.question) is None)
 
 
 _default: QA | None = None

@@ -8,10 +8,11 @@ what every later stage needs: the kind of answer asked for ("when" a date, "how 
 "name the …s" several names), the named things the asked fact is about ("the population of
 Brazil"), the document metadata asked about (author, date, outlet), whether it is a request
 quoting cannot serve (write a poem, tell a joke, give advice, tell the time or today's weather,
-talk about the bot itself), and the conversation it leans on (`qa/followup.py`). Retrieval,
-ranking, reading, quoting, highlighting and confidence receive this record, never the raw
-string. What it leaves out: what the words alone cannot tell, the corpus's own spelling of them
-(filled in by `Retriever.spelled`), spelling correction and translation.
+talk about the bot itself), small talk (a greeting, a thank-you) and the reply it gets, and
+the conversation it leans on (`qa/followup.py`). Retrieval, ranking, reading, quoting,
+highlighting and confidence receive this record, never the raw string. What it leaves out: what
+the words alone cannot tell, the corpus's own spelling of them (filled in by
+`Retriever.spelled`), spelling correction and translation.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ _NOT_FOR_QUOTING = re.compile(
     r"^what (?:time|day|date) is it(?: now| today| in [\w ]+)?\W*$|^what is (?:the date|today's date)(?: today)?\W*$|"
     r"^(?:what|how) (?:is|will)\b.*\b(?:weather|forecast|temperature)\b(?:\s+\w+){0,4}\s+"
     r"(?:today|tomorrow|tonight|now|this weekend)\W*$")
+_GREETING = re.compile(
+    r"^(?:(?:hello|hi|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))(?: there| again| everyone| all)?"
+    r"[\s\W]*)+(?:how are you(?: doing| today)?)?\W*$")
+_THANKS = re.compile(r"^(?:(?:ok|okay|great|perfect|good)[\s\W]+)?"
+                     r"(?:(?:thanks|thank you|thx|cheers|many thanks|bye|goodbye|see you)"
+                     r"(?: (?:very|so) much| a lot| again| for (?:that|this|the help|your help))?[\s\W]*)+$")
+GREETING_REPLY = "Hello. Ask me a question about the documents, and I'll answer by quoting them."
+THANKS_REPLY = "You're welcome. Ask me anything else the documents may say."
 CANNOT_QUOTE = ("I only answer from the documents, by quoting them: I can't write, summarise, give advice, "
                 "tell today's time or weather, or talk about myself. Ask me something the documents may say.")
 
@@ -81,7 +90,10 @@ class Question:
     notes: tuple[str, ...] = ()
     """What the reply should say about how the question was read (that it was cut)."""
     for_quoting: bool = True
-    """False for requests that quoting cannot serve ("Write me a poem", "What's your favourite colour?")."""
+    """False for requests that quoting cannot serve ("Write me a poem", "What's your favourite colour?")
+    and for small talk ("Hello", "Thanks!")."""
+    small_talk: str | None = None
+    """The reply to a greeting or a thank-you, which quotes nothing; None for anything else."""
     kind: AnswerType = AnswerType.NONE
     """The kind of answer it asks for."""
     terms: tuple[str, ...] = ()
@@ -105,10 +117,12 @@ def read_question(raw: object, history: Sequence[Turn] = ()) -> Question:
     text, notes = _cleaned(raw)
     acronym = _expanded_acronym(text)
     named = _identified(text)
+    small_talk = small_talk_reply(text)
     return Question(
         text=text,
         notes=notes,
-        for_quoting=_for_quoting(text),
+        for_quoting=small_talk is None and _for_quoting(text),
+        small_talk=small_talk,
         kind=_kind(text, acronym, named),
         terms=tuple(terms(text)),
         named=named,
@@ -127,6 +141,15 @@ _POLITE_OPENING = re.compile(r"^(?:(?:please|hey|hi|ok|okay|so|now)\W+|(?:can|co
 def _for_quoting(text: str) -> bool:
     lowered = _POLITE_OPENING.sub("", text.lower().replace("’", "'").replace("what's", "what is"))
     return not _NOT_FOR_QUOTING.search(lowered)
+
+
+def small_talk_reply(text: str) -> str | None:
+    """The reply to a message that only greets ("Hi there!") or thanks ("Thanks, bye"); None for
+    anything else."""
+    lowered = text.lower().replace("’", "'")
+    if _GREETING.match(lowered):
+        return GREETING_REPLY
+    return THANKS_REPLY if _THANKS.match(lowered) else None
 
 
 def _printable(character: str) -> str:

@@ -3,7 +3,7 @@ import pytest
 
 from qa import QA, Answer, Document, QuestionError
 from qa.confidence import THRESHOLD, name_absent, standout
-from qa.question import CANNOT_QUOTE, MAX_QUESTION_CHARS, read_question
+from qa.question import CANNOT_QUOTE, GREETING_REPLY, MAX_QUESTION_CHARS, THANKS_REPLY, read_question
 
 from conftest import MUSEUM, NEWS
 
@@ -161,6 +161,22 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
     reply = fake_bot.answer(request_text)
     assert not reply.answered and reply.quotes == [] and reply.confidence == 0.0
     assert reply.text == CANNOT_QUOTE
+
+
+@pytest.mark.parametrize(("message", "reply"), [
+    ("hello", GREETING_REPLY), ("Hi there, how are you?", GREETING_REPLY), ("Good morning!", GREETING_REPLY),
+    ("Thanks!", THANKS_REPLY), ("OK, thank you very much.", THANKS_REPLY), ("Thanks, bye", THANKS_REPLY),
+])
+def test_greetings_and_thanks_get_a_short_reply_and_no_quote(fake_bot, message, reply):
+    answer = fake_bot.answer(message)
+    assert not answer.answered and answer.quotes == [] and answer.text == reply
+
+
+@pytest.mark.parametrize("question", ["Hello, how much did the bridge cost?", "Thanks to whom was it built?",
+                                      "Good day for the traders?", "Hi, who opened the bridge?"])
+def test_questions_that_open_with_a_greeting_are_answered(question):
+    asked = read_question(question)
+    assert asked.for_quoting and asked.small_talk is None
 
 
 @pytest.mark.parametrize("question", [

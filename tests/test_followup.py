@@ -54,6 +54,17 @@ def test_follow_up_is_answered_from_the_story_of_the_previous_turn(two_story_bot
     assert alone.quotes[0].source == "bridge.txt"
 
 
+def test_a_thank_you_between_turns_does_not_break_the_follow_up(two_story_bot):
+    first = "Why did the city museum close before it reopened on Friday?"
+    history = [{"role": "user", "content": first},
+               {"role": "assistant", "content": two_story_bot.answer(first).text}]
+    thanked = [*history, {"role": "user", "content": "Thanks!"},
+               {"role": "assistant", "content": two_story_bot.answer("Thanks!").text}]
+    question = "What did it cost to build?"
+    assert two_story_bot.answer(question, thanked) == two_story_bot.answer(question, history)
+    assert two_story_bot.answer(question, thanked).quotes[0].source == "museum.txt"
+
+
 def test_self_contained_question_is_not_disturbed_by_history(two_story_bot):
     history = [{"role": "user", "content": "Why did the city museum close?"},
                {"role": "assistant", "content": "Flooding."}]
