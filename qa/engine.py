@@ -8,7 +8,7 @@ spelling of it, retrieve sentences (ranked, then re-read by the span reader: `qa
 fits) and mark the words in it that answer (the reader's span where it would answer there, or
 else a date, figure or name of the kind asked for), decide from the confidence whether the corpus
 answers (a reply that does marks the reader's best span in its first quote if nothing else was
-marked), and write the reply.
+marked), and write the reply. "Tell me more" quotes the sentences after the last reply's quote.
 Every quoted word is copied from a document. Earlier turns come as `Turn` records
 (`Turn.of(question, answer)`), or as plain-text messages read back by `render.read_turns`.
 What it leaves out: generating text.
@@ -42,6 +42,9 @@ MAX_QUOTE_CHARS = 420
 COPY_SIMILARITY = 0.9
 """Share of words two quotes from different files must share to count as copies of one story."""
 DEFAULT_TOP_K = 3
+GOES_ON_SENTENCES = 3
+"""At most this many sentences answer "Tell me more"."""
+NOTHING_TO_GO_ON_FROM = "There is no earlier quote to go on from. Ask me a question about the documents."
 
 
 def bundled_corpus() -> Path:
@@ -147,6 +150,8 @@ class QA:
         if not asked.for_quoting:
             return Answer(question=asked.text, answered=False, text=asked.small_talk or CANNOT_QUOTE,
                           confidence=0.0, notes=list(asked.notes))
+        if asked.goes_on:
+            return self._continued(asked, turns)
         asked = self.retriever.spelled(asked)
         hits, signals = self.reranker.run(asked, top_k=top_k * 4)
         respelled = asked.spelling.respelled
@@ -190,17 +195,46 @@ class QA:
                 break
         return quotes
 
+    def _continued(self, asked: Question, turns: Sequence[Turn]) -> Answer:
+        """The sentences that follow the last reply's quote in its document ("Tell me more")."""
+        replies = [turn for turn in turns if turn.replied]
+        last = replies[-1].quoted if replies else None
+        if last is None or last.source not in self.documents or last.end is None:
+            return Answer(question=asked.text, answered=False, confidence=0.0, text=NOTHING_TO_GO_ON_FROM)
+        document = self.documents[last.source]
+        following = [sentence for sentence in self.sentences[last.source] if sentence.start >= last.end]
+        if not following:
+            return Answer(question=asked.text, answered=False, confidence=0.0,
+                          text=f"That is where “{document.title}” ends. Ask me something else the documents may say.")
+        quote = self._quote_of(last.source, self._run_from(following), 1.0)
+        return Answer(question=asked.text, answered=True, text=render.answer(quote, document), quotes=[quote],
+                      confidence=1.0, notes=[f"Goes on from the last quote, in {last.source}."])
+
+    def _run_from(self, following: list[Chunk]) -> _Span:
+        """Up to GOES_ON_SENTENCES whole sentences from the first of `following` that fit in a quote
+        (the first alone, cut at a word, when it does not)."""
+        head = following[0]
+        fitting = [sentence for sentence in following[:GOES_ON_SENTENCES] if sentence.end - head.start <= MAX_QUOTE_CHARS]
+        if not fitting:
+            return self._one_sentence(head)
+        last = fitting[-1]
+        return _Span(head.first_sentence, last.first_sentence, head.start, last.end, None)
+
     def _quote(self, sentence: Chunk, score: float, question: Question | None = None,
                reading: SentenceReading | None = None) -> Quote:
         """The quote around `sentence`; its highlight is what answers `question` (none without one)."""
-        document = self.documents[sentence.doc_id]
-        span = self._span(sentence)
-        context_start, context_end = self._context(sentence.doc_id, span)
+        return self._quote_of(sentence.doc_id, self._span(sentence), score, question, reading)
+
+    def _quote_of(self, doc_id: str, span: _Span, score: float, question: Question | None = None,
+                  reading: SentenceReading | None = None) -> Quote:
+        """The quote of `span` in document `doc_id`, with the passage around it."""
+        document = self.documents[doc_id]
+        context_start, context_end = self._context(doc_id, span)
         text = document.text[span.start : span.end]
         found = _read_span(reading, span.start, span.end) or (answer_span(text, question) if question else None)
         return Quote(
             text=text,
-            source=sentence.doc_id,
+            source=doc_id,
             title=document.title,
             start=span.start,
             end=span.end,
@@ -221,6 +255,11 @@ class QA:
             for head in (first, sentence):
                 if last.end - head.start <= MAX_QUOTE_CHARS:
                     return _Span(head.first_sentence, last.first_sentence, head.start, last.end, sentence.speaker)
+        return self._one_sentence(sentence)
+
+    @staticmethod
+    def _one_sentence(sentence: Chunk) -> _Span:
+        """The sentence alone, cut at a word when it is longer than a quote may be."""
         end = sentence.end
         if end - sentence.start > MAX_QUOTE_CHARS:
             cut = sentence.text.rfind(" ", 0, MAX_QUOTE_CHARS)

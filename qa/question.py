@@ -8,11 +8,12 @@ what every later stage needs: the kind of answer asked for ("when" a date, "how 
 "name the …s" several names), the named things the asked fact is about ("the population of
 Brazil"), the document metadata asked about (author, date, outlet), whether it is a request
 quoting cannot serve (write a poem, tell a joke, give advice, tell the time or today's weather,
-talk about the bot itself), small talk (a greeting, a thank-you) and the reply it gets, and
-the conversation it leans on (`qa/followup.py`). Retrieval, ranking, reading, quoting,
-highlighting and confidence receive this record, never the raw string. What it leaves out: what
-the words alone cannot tell, the corpus's own spelling of them (filled in by
-`Retriever.spelled`), spelling correction and translation.
+talk about the bot itself), small talk (a greeting, a thank-you, a request for help) and the
+reply it gets, whether it asks to go on from the last quote ("Tell me more"), and the conversation
+it leans on (`qa/followup.py`). Retrieval, ranking, reading, quoting, highlighting and confidence
+receive this record, never the raw string. What it leaves out: what the words alone cannot tell,
+the corpus's own spelling of them (filled in by `Retriever.spelled`), spelling correction and
+translation.
 """
 
 from __future__ import annotations
@@ -46,14 +47,28 @@ _NOT_FOR_QUOTING = re.compile(
     r"^what (?:time|day|date) is it(?: now| today| in [\w ]+)?\W*$|^what is (?:the date|today's date)(?: today)?\W*$|"
     r"^(?:what|how) (?:is|will)\b.*\b(?:weather|forecast|temperature)\b(?:\s+\w+){0,4}\s+"
     r"(?:today|tomorrow|tonight|now|this weekend)\W*$")
-_GREETING = re.compile(
-    r"^(?:(?:hello|hi|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))(?: there| again| everyone| all)?"
-    r"[\s\W]*)+(?:how are you(?: doing| today)?)?\W*$")
-_THANKS = re.compile(r"^(?:(?:ok|okay|great|perfect|good)[\s\W]+)?"
-                     r"(?:(?:thanks|thank you|thx|cheers|many thanks|bye|goodbye|see you)"
-                     r"(?: (?:very|so) much| a lot| again| for (?:that|this|the help|your help))?[\s\W]*)+$")
 GREETING_REPLY = "Hello. Ask me a question about the documents, and I'll answer by quoting them."
 THANKS_REPLY = "You're welcome. Ask me anything else the documents may say."
+ACKNOWLEDGED_REPLY = "Ask me anything else the documents may say."
+HELP_REPLY = ("Ask me a question about the documents and I'll answer with the passage that says it, quoted "
+              "exactly, and where it sits. When the documents don't say, I tell you so and show the closest "
+              "passage. You can follow up: \"What did she say next?\"")
+_SMALL_TALK = (
+    (re.compile(r"^(?:(?:hello|hi|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))"
+                r"(?: there| again| everyone| all)?[\s\W]*)+(?:how are you(?: doing| today)?)?\W*$"), GREETING_REPLY),
+    (re.compile(r"^(?:(?:ok|okay|great|perfect|good)[\s\W]+)?(?:(?:thanks|thank you|thx|cheers|many thanks|bye|"
+                r"goodbye|see you)(?: (?:very|so) much| a lot| again| for (?:that|this|the help|your help))?"
+                r"[\s\W]*)+$"), THANKS_REPLY),
+    (re.compile(r"^(?:ok|okay|great|cool|nice|perfect|got it|i see|understood|alright|all right)\W*$"),
+     ACKNOWLEDGED_REPLY),
+    (re.compile(r"^(?:help|help me|what can you do|what do you do|what can i ask(?: you)?|how does (?:this|it) work|"
+                r"how do i use (?:this|you|it))\W*$"), HELP_REPLY),
+)
+"""Messages that only greet, thank, acknowledge or ask for help, and the reply each gets."""
+_GOES_ON = re.compile(r"^(?:(?:please|and|ok|okay|so)[\s\W]+)?(?:tell me more|more|more please|go on|continue|"
+                      r"keep going|read on|what comes next|and then|then what)"
+                      r"(?:[\s,]+please)?\W*$")
+"""A message asking for the words after the last quote ("Tell me more", "Go on")."""
 CANNOT_QUOTE = ("I only answer from the documents, by quoting them: I can't write, summarise, give advice, "
                 "tell today's time or weather, or talk about myself. Ask me something the documents may say.")
 
@@ -91,9 +106,12 @@ class Question:
     """What the reply should say about how the question was read (that it was cut)."""
     for_quoting: bool = True
     """False for requests that quoting cannot serve ("Write me a poem", "What's your favourite colour?")
-    and for small talk ("Hello", "Thanks!")."""
+    and for small talk ("Hello", "Thanks!", "What can you do?")."""
+    goes_on: bool = False
+    """It asks for what the document says after the last quote ("Tell me more", "Go on")."""
     small_talk: str | None = None
-    """The reply to a greeting or a thank-you, which quotes nothing; None for anything else."""
+    """The reply to a greeting, a thank-you or a request for help, which quotes nothing; None for
+    anything else."""
     kind: AnswerType = AnswerType.NONE
     """The kind of answer it asks for."""
     terms: tuple[str, ...] = ()
@@ -123,6 +141,7 @@ def read_question(raw: object, history: Sequence[Turn] = ()) -> Question:
         notes=notes,
         for_quoting=small_talk is None and _for_quoting(text),
         small_talk=small_talk,
+        goes_on=bool(_GOES_ON.match(text.lower().replace("’", "'"))),
         kind=_kind(text, acronym, named),
         terms=tuple(terms(text)),
         named=named,
@@ -144,12 +163,10 @@ def _for_quoting(text: str) -> bool:
 
 
 def small_talk_reply(text: str) -> str | None:
-    """The reply to a message that only greets ("Hi there!") or thanks ("Thanks, bye"); None for
-    anything else."""
+    """The reply to a message that only greets ("Hi there!"), thanks ("Thanks, bye"), acknowledges
+    ("OK") or asks for help ("What can you do?"); None for anything else."""
     lowered = text.lower().replace("’", "'")
-    if _GREETING.match(lowered):
-        return GREETING_REPLY
-    return THANKS_REPLY if _THANKS.match(lowered) else None
+    return next((reply for pattern, reply in _SMALL_TALK if pattern.match(lowered)), None)
 
 
 def _printable(character: str) -> str:

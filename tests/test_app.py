@@ -43,6 +43,16 @@ def test_a_request_for_a_poem_gets_one_plain_message_without_sources(respond):
     assert contents(messages) == [CANNOT_QUOTE]
 
 
+def test_tell_me_more_in_the_chat_goes_on_from_the_chat_s_own_last_answer(respond, fake_bot):
+    question = "Who is the mayor?"
+    history = [{"role": "user", "content": question}, *respond(question, [])]
+    messages = respond("Tell me more", history)
+    expected = fake_bot.answer("Tell me more", [{"role": "user", "content": question},
+                                               {"role": "assistant", "content": fake_bot.answer(question).text}])
+    assert expected.answered and expected.text in messages[0].content
+    assert messages[0].content.startswith("*Goes on from the last quote")
+
+
 @pytest.mark.parametrize("history", [
     [{"role": "user", "content": "Who is the mayor?"},
      {"role": "assistant", "content": "Jane Porter."},

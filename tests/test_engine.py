@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
 
-from qa import QA, Answer, Document, QuestionError
+from qa import QA, Answer, Document, QuestionError, Turn
+from qa.engine import MAX_QUOTE_CHARS, NOTHING_TO_GO_ON_FROM
 from qa.confidence import THRESHOLD, name_absent, standout
-from qa.question import CANNOT_QUOTE, GREETING_REPLY, MAX_QUESTION_CHARS, THANKS_REPLY, read_question
+from qa.question import (ACKNOWLEDGED_REPLY, CANNOT_QUOTE, GREETING_REPLY, HELP_REPLY, MAX_QUESTION_CHARS, THANKS_REPLY,
+                         read_question)
 
 from conftest import MUSEUM, NEWS
 
@@ -166,15 +168,50 @@ def test_requests_that_quoting_cannot_serve_are_declined_plainly(fake_bot, reque
 @pytest.mark.parametrize(("message", "reply"), [
     ("hello", GREETING_REPLY), ("Hi there, how are you?", GREETING_REPLY), ("Good morning!", GREETING_REPLY),
     ("Thanks!", THANKS_REPLY), ("OK, thank you very much.", THANKS_REPLY), ("Thanks, bye", THANKS_REPLY),
+    ("ok", ACKNOWLEDGED_REPLY), ("Got it.", ACKNOWLEDGED_REPLY),
+    ("help", HELP_REPLY), ("What can you do?", HELP_REPLY), ("How does this work?", HELP_REPLY),
 ])
-def test_greetings_and_thanks_get_a_short_reply_and_no_quote(fake_bot, message, reply):
+def test_small_talk_gets_a_short_reply_and_no_quote(fake_bot, message, reply):
     answer = fake_bot.answer(message)
     assert not answer.answered and answer.quotes == [] and answer.text == reply
 
 
+def test_tell_me_more_quotes_what_follows_the_last_quote_until_the_story_ends(fake_bot):
+    question = "How much did the bridge cost?"
+    turns = [Turn.of(question, fake_bot.answer(question))]
+    document = fake_bot.documents["bridge.txt"]
+    read_to = turns[0].quoted.end
+    for _ in range(len(fake_bot.sentences["bridge.txt"])):
+        reply = fake_bot.answer("Tell me more", turns)
+        if not reply.answered:
+            break
+        quote = reply.quotes[0]
+        assert document.text[quote.start:quote.end] == quote.text and len(quote.text) <= MAX_QUOTE_CHARS
+        assert quote.start > read_to and not document.text[read_to:quote.start].strip(), "a sentence was skipped"
+        read_to = quote.end
+        turns.append(Turn.of("Tell me more", reply))
+    assert not reply.answered and reply.quotes == [] and "ends" in reply.text
+    assert not document.text[read_to:].strip()
+
+
+def test_go_on_reads_the_same_from_a_plain_text_history(fake_bot):
+    question = "Who is the mayor?"
+    reply = fake_bot.answer(question)
+    shown = [{"role": "user", "content": question}, {"role": "assistant", "content": reply.text}]
+    assert fake_bot.answer("Go on, please.", shown) == fake_bot.answer("Go on, please.", [Turn.of(question, reply)])
+    assert fake_bot.answer("Go on, please.", shown).quotes[0].start > reply.quotes[0].end
+
+
+def test_tell_me_more_with_no_quote_before_it_says_so(fake_bot):
+    reply = fake_bot.answer("Tell me more")
+    assert not reply.answered and reply.text == NOTHING_TO_GO_ON_FROM
+
+
 @pytest.mark.parametrize("question", ["Hello, how much did the bridge cost?", "Thanks to whom was it built?",
-                                      "Good day for the traders?", "Hi, who opened the bridge?"])
-def test_questions_that_open_with_a_greeting_are_answered(question):
+                                      "Good day for the traders?", "Hi, who opened the bridge?",
+                                      "What can the bridge carry?", "Who will help the traders?",
+                                      "OK, when did it open?"])
+def test_questions_that_open_like_small_talk_are_answered(question):
     asked = read_question(question)
     assert asked.for_quoting and asked.small_talk is None
 

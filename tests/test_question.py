@@ -44,3 +44,34 @@ def test_the_retriever_fills_in_the_corpus_s_spelling_once(fake_bot):
     assert len(fake_bot.retriever.candidates(spelled).rows)
     with pytest.raises(ValueError, match="spelled"):
         fake_bot.retriever.candidates(question)
+
+
+@pytest.mark.parametrize(("message", "goes_on"), [
+    ("Tell me more", True), ("Go on, please.", True), ("And then?", True), ("ok, continue", True), ("More!", True),
+    ("Tell me more about the bridge", False), ("What happens next year?", False), ("More than what?", False),
+])
+def test_a_request_to_go_on_from_the_last_quote(message, goes_on):
+    assert read_question(message).goes_on is goes_on
+
+
+def test_of_the_repo_s_question_sets_only_the_two_greetings_read_as_small_talk_and_none_asks_to_go_on():
+    import json
+
+    from conftest import REPO
+
+    def questions(value):
+        """Every question in a JSON record: "question" and "q" fields and conversation "turns", nested."""
+        if isinstance(value, list):
+            return [text for item in value for text in questions(item)]
+        if not isinstance(value, dict):
+            return []
+        own = [value[key] for key in ("question", "q") if isinstance(value.get(key), str)]
+        return own + list(value.get("turns", [])) + [text for item in value.values() for text in questions(item)]
+
+    asked = [line.strip() for name in ("offtopic_questions.txt", "offtopic_heldout.txt")
+             for line in (REPO / "tools" / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    for path in [*(REPO / "tests" / "data").glob("*.jsonl"), *(REPO / "tools" / "synthetic-news-more").glob("*.jsonl")]:
+        asked += [text for line in path.read_text(encoding="utf-8").splitlines() for text in questions(json.loads(line))]
+    assert len(asked) > 3000
+    assert [text for text in asked if read_question(text).small_talk] == ["hello", "hi there, how are you?"]
+    assert not [text for text in asked if read_question(text).goes_on]
