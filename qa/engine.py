@@ -44,7 +44,7 @@ COPY_SIMILARITY = 0.9
 DEFAULT_TOP_K = 3
 GOES_ON_SENTENCES = 3
 """At most this many sentences answer "Tell me more"."""
-NOTHING_TO_GO_ON_FROM = "There is no earlier quote to go on from. Ask me a question about the documents."
+NOTHING_TO_GO_ON_FROM = "The last reply quoted nothing I can go on from. Ask me a question about the documents."
 
 
 def bundled_corpus() -> Path:
@@ -196,29 +196,40 @@ class QA:
         return quotes
 
     def _continued(self, asked: Question, turns: Sequence[Turn]) -> Answer:
-        """The sentences that follow the last reply's quote in its document ("Tell me more")."""
+        """The words that follow the last reply's quote in its document ("Tell me more"): answered,
+        with certainty 1 (nothing is judged); else a reply saying that the document ends there, or
+        that the last reply quoted nothing this corpus still holds word for word."""
         replies = [turn for turn in turns if turn.replied]
         last = replies[-1].quoted if replies else None
-        if last is None or last.source not in self.documents or last.end is None:
+        document = self.documents.get(last.source) if last and last.source else None
+        if document is None or last.start is None or last.end is None \
+                or document.text[last.start:last.end].split() != last.text.split():
             return Answer(question=asked.text, answered=False, confidence=0.0, text=NOTHING_TO_GO_ON_FROM)
-        document = self.documents[last.source]
-        following = [sentence for sentence in self.sentences[last.source] if sentence.start >= last.end]
-        if not following:
-            return Answer(question=asked.text, answered=False, confidence=0.0,
-                          text=f"That is where “{document.title}” ends. Ask me something else the documents may say.")
-        quote = self._quote_of(last.source, self._run_from(following), 1.0)
+        span = self._run_from(last.source, last.end)
+        if span is None:
+            return Answer(question=asked.text, answered=False, confidence=0.0, text=render.story_ends(document))
+        quote = self._quote_of(last.source, span, 1.0)
         return Answer(question=asked.text, answered=True, text=render.answer(quote, document), quotes=[quote],
                       confidence=1.0, notes=[f"Goes on from the last quote, in {last.source}."])
 
-    def _run_from(self, following: list[Chunk]) -> _Span:
-        """Up to GOES_ON_SENTENCES whole sentences from the first of `following` that fit in a quote
-        (the first alone, cut at a word, when it does not)."""
-        head = following[0]
-        fitting = [sentence for sentence in following[:GOES_ON_SENTENCES] if sentence.end - head.start <= MAX_QUOTE_CHARS]
-        if not fitting:
-            return self._one_sentence(head)
-        last = fitting[-1]
-        return _Span(head.first_sentence, last.first_sentence, head.start, last.end, None)
+    def _run_from(self, doc_id: str, after: int) -> _Span | None:
+        """Document `doc_id` from offset `after` on (the rest of a sentence a quote cut, first): up to
+        GOES_ON_SENTENCES sentences that fit in a quote, or the first alone, cut at a word, when it
+        does not fit; None where only white space is left."""
+        text = self.documents[doc_id].text
+        following = []
+        for sentence in self.sentences[doc_id]:
+            start = max(sentence.start, after)
+            start += len(text[start:sentence.end]) - len(text[start:sentence.end].lstrip())
+            if start < sentence.end:
+                following.append((start, sentence))
+        if not following:
+            return None
+        start, head = following[0]
+        run = [sentence for _, sentence in following[:GOES_ON_SENTENCES] if sentence.end - start <= MAX_QUOTE_CHARS]
+        last = run[-1] if run else head
+        speaker = head.speaker if all(sentence.speaker == head.speaker for sentence in run) else None
+        return _Span(head.first_sentence, last.first_sentence, start, _cut_end(text, start, last.end), speaker)
 
     def _quote(self, sentence: Chunk, score: float, question: Question | None = None,
                reading: SentenceReading | None = None) -> Quote:
@@ -255,16 +266,9 @@ class QA:
             for head in (first, sentence):
                 if last.end - head.start <= MAX_QUOTE_CHARS:
                     return _Span(head.first_sentence, last.first_sentence, head.start, last.end, sentence.speaker)
-        return self._one_sentence(sentence)
-
-    @staticmethod
-    def _one_sentence(sentence: Chunk) -> _Span:
-        """The sentence alone, cut at a word when it is longer than a quote may be."""
-        end = sentence.end
-        if end - sentence.start > MAX_QUOTE_CHARS:
-            cut = sentence.text.rfind(" ", 0, MAX_QUOTE_CHARS)
-            end = sentence.start + (cut if cut > 0 else MAX_QUOTE_CHARS)
+        end = _cut_end(self.documents[sentence.doc_id].text, sentence.start, sentence.end)
         return _Span(sentence.first_sentence, sentence.first_sentence, sentence.start, end, sentence.speaker)
+
 
     def _context(self, doc_id: str, span: _Span) -> tuple[int, int]:
         """The quote with one sentence either side: the passage shown beside it."""
@@ -272,6 +276,14 @@ class QA:
         before = own[max(span.first - 1, 0)]
         after = own[min(span.last + 1, len(own) - 1)]
         return min(before.start, span.start), max(after.end, span.end)
+
+
+def _cut_end(text: str, start: int, end: int) -> int:
+    """`end`, or where a quote from `start` stops at a word when text[start:end] is too long for one."""
+    if end - start <= MAX_QUOTE_CHARS:
+        return end
+    cut = text.rfind(" ", start, start + MAX_QUOTE_CHARS)
+    return cut if cut > start else start + MAX_QUOTE_CHARS
 
 
 def _read_span(reading: SentenceReading | None, start: int, end: int, *,
@@ -303,9 +315,9 @@ def _nearly_same_words(first: str, second: str) -> bool:
 
 
 def _turns(history: Sequence[Turn] | Sequence[render.Message] | None) -> tuple[Turn, ...]:
-    """The conversation as turns: `Turn` records as they are, plain-text messages read back; a
-    greeting or thank-you is left out, so a follow-up after "Thanks" still leans on the answer
-    before it."""
+    """The conversation as turns: `Turn` records as they are, plain-text messages read back; small
+    talk ("Thanks", "OK", "help") is left out, so a follow-up after "Thanks" still leans on the
+    answer before it."""
     if history and all(isinstance(entry, Turn) for entry in history):
         turns = tuple(history)
     else:

@@ -52,19 +52,20 @@ THANKS_REPLY = "You're welcome. Ask me anything else the documents may say."
 ACKNOWLEDGED_REPLY = "Ask me anything else the documents may say."
 HELP_REPLY = ("Ask me a question about the documents and I'll answer with the passage that says it, quoted "
               "exactly, and where it sits. When the documents don't say, I tell you so and show the closest "
-              "passage. You can follow up: \"What did she say next?\"")
+              "passage. You can follow up (\"What did she say then?\"), or ask me to \"Tell me more\".")
 _SMALL_TALK = (
     (re.compile(r"^(?:(?:hello|hi|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))"
-                r"(?: there| again| everyone| all)?[\s\W]*)+(?:how are you(?: doing| today)?)?\W*$"), GREETING_REPLY),
+                r"(?: there| again| everyone| all)?\W*)+(?:how are you(?: doing| today)?\W*)?$"), GREETING_REPLY),
     (re.compile(r"^(?:(?:ok|okay|great|perfect|good)[\s\W]+)?(?:(?:thanks|thank you|thx|cheers|many thanks|bye|"
                 r"goodbye|see you)(?: (?:very|so) much| a lot| again| for (?:that|this|the help|your help))?"
                 r"[\s\W]*)+$"), THANKS_REPLY),
-    (re.compile(r"^(?:ok|okay|great|cool|nice|perfect|got it|i see|understood|alright|all right)\W*$"),
+    (re.compile(r"^(?:ok|okay|great|cool|perfect|got it|i see|understood|alright|all right)\W*$"),
      ACKNOWLEDGED_REPLY),
-    (re.compile(r"^(?:help|help me|what can you do|what do you do|what can i ask(?: you)?|how does (?:this|it) work|"
-                r"how do i use (?:this|you|it))\W*$"), HELP_REPLY),
+    (re.compile(r"^(?:help|help me|what can you do|what do you do|what can i ask(?: you)?|how does this work|"
+                r"how do i use (?:this|you))\W*$"), HELP_REPLY),
 )
 """Messages that only greet, thank, acknowledge or ask for help, and the reply each gets."""
+SMALL_TALK_CHARS = 100
 _GOES_ON = re.compile(r"^(?:(?:please|and|ok|okay|so)[\s\W]+)?(?:tell me more|more|more please|go on|continue|"
                       r"keep going|read on|what comes next|and then|then what)"
                       r"(?:[\s,]+please)?\W*$")
@@ -164,8 +165,11 @@ def _for_quoting(text: str) -> bool:
 
 def small_talk_reply(text: str) -> str | None:
     """The reply to a message that only greets ("Hi there!"), thanks ("Thanks, bye"), acknowledges
-    ("OK") or asks for help ("What can you do?"); None for anything else."""
-    lowered = text.lower().replace("’", "'")
+    ("OK") or asks for help ("What can you do?"); None for anything else, and for anything longer
+    than small talk runs (SMALL_TALK_CHARS)."""
+    lowered = " ".join(text.lower().replace("’", "'").split())
+    if len(lowered) > SMALL_TALK_CHARS:
+        return None
     return next((reply for pattern, reply in _SMALL_TALK if pattern.match(lowered)), None)
 
 

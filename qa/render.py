@@ -85,6 +85,11 @@ def answer(best: Quote, document: Document) -> str:
     return "\n\n".join([blockquote(best), source_line(best, document)])
 
 
+def story_ends(document: Document) -> str:
+    """The reply to "Tell me more" when the last quote ends its document."""
+    return f"That is where *{escape(document.label())}* ends. Ask me something else the documents may say."
+
+
 def no_answer(closest: Quote | None, document: Document | None) -> str:
     reply = NO_ANSWER
     if closest is None or document is None:

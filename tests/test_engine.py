@@ -3,6 +3,7 @@ import pytest
 
 from qa import QA, Answer, Document, QuestionError, Turn
 from qa.engine import MAX_QUOTE_CHARS, NOTHING_TO_GO_ON_FROM
+from qa.records import Quoted
 from qa.confidence import THRESHOLD, name_absent, standout
 from qa.question import (ACKNOWLEDGED_REPLY, CANNOT_QUOTE, GREETING_REPLY, HELP_REPLY, MAX_QUESTION_CHARS, THANKS_REPLY,
                          read_question)
@@ -190,8 +191,40 @@ def test_tell_me_more_quotes_what_follows_the_last_quote_until_the_story_ends(fa
         assert quote.start > read_to and not document.text[read_to:quote.start].strip(), "a sentence was skipped"
         read_to = quote.end
         turns.append(Turn.of("Tell me more", reply))
-    assert not reply.answered and reply.quotes == [] and "ends" in reply.text
+    assert not reply.answered and reply.quotes == [] and reply.text.startswith("That is where *Harbour town")
     assert not document.text[read_to:].strip()
+
+
+def test_tell_me_more_goes_on_with_the_rest_of_a_sentence_too_long_for_one_quote(tmp_path, index_dir, fake_embedder):
+    folder = tmp_path / "long"
+    folder.mkdir()
+    clauses = ", ".join(f"the {n}th stall on the quay sold fish and bread to the morning crowd" for n in range(1, 16))
+    (folder / "market.txt").write_text(f"Market day\n\nThe market opened at dawn.\n\nOn market day {clauses}.\n\n"
+                                       "The council said it would open again next week.\n", encoding="utf-8")
+    bot = QA.from_directory(folder, index_dir=index_dir, embedder=fake_embedder)
+    document = bot.documents["market.txt"]
+    long_start = document.text.index("On market day")
+    turns = [Turn("When did the market open?", quoted=Quoted.of(bot._quote(bot.sentences["market.txt"][1], 1.0)))]
+    read_to = turns[0].quoted.end
+    quoted = []
+    while (reply := bot.answer("Go on", turns)).answered:
+        quote = reply.quotes[0]
+        assert document.text[quote.start:quote.end] == quote.text and len(quote.text) <= MAX_QUOTE_CHARS
+        assert not document.text[read_to:quote.start].strip(), "words were skipped"
+        quoted.append(quote)
+        read_to = quote.end
+        turns.append(Turn.of("Go on", reply))
+    assert quoted[0].start == long_start and len(quoted) >= 3
+    assert not document.text[read_to:].strip() and reply.text.startswith("That is where *Market day* ends.")
+
+
+def test_tell_me_more_after_the_document_changed_says_there_is_nothing_to_go_on_from(fake_bot):
+    question = "How much did the bridge cost?"
+    reply = fake_bot.answer(question)
+    quote = reply.quotes[0]
+    moved = Quoted(quote.text, quote.source, quote.start + 7, quote.end + 7)
+    assert fake_bot.answer("Tell me more", [Turn(question, quoted=moved)]).text == NOTHING_TO_GO_ON_FROM
+    assert fake_bot.answer("Tell me more", [Turn.of(question, reply)]).answered
 
 
 def test_go_on_reads_the_same_from_a_plain_text_history(fake_bot):
@@ -210,7 +243,7 @@ def test_tell_me_more_with_no_quote_before_it_says_so(fake_bot):
 @pytest.mark.parametrize("question", ["Hello, how much did the bridge cost?", "Thanks to whom was it built?",
                                       "Good day for the traders?", "Hi, who opened the bridge?",
                                       "What can the bridge carry?", "Who will help the traders?",
-                                      "OK, when did it open?"])
+                                      "OK, when did it open?", "How does it work?", "Nice"])
 def test_questions_that_open_like_small_talk_are_answered(question):
     asked = read_question(question)
     assert asked.for_quoting and asked.small_talk is None

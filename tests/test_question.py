@@ -1,5 +1,6 @@
 """The question read once: the `Question` record and the stages that take it."""
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 from qa import Turn
 from qa import question as question_module
 from qa.question import AnswerType, read_question
+
+from conftest import REPO
 
 
 def test_the_words_are_read_into_one_record():
@@ -55,10 +58,6 @@ def test_a_request_to_go_on_from_the_last_quote(message, goes_on):
 
 
 def test_of_the_repo_s_question_sets_only_the_two_greetings_read_as_small_talk_and_none_asks_to_go_on():
-    import json
-
-    from conftest import REPO
-
     def questions(value):
         """Every question in a JSON record: "question" and "q" fields and conversation "turns", nested."""
         if isinstance(value, list):
@@ -73,5 +72,6 @@ def test_of_the_repo_s_question_sets_only_the_two_greetings_read_as_small_talk_a
     for path in [*(REPO / "tests" / "data").glob("*.jsonl"), *(REPO / "tools" / "synthetic-news-more").glob("*.jsonl")]:
         asked += [text for line in path.read_text(encoding="utf-8").splitlines() for text in questions(json.loads(line))]
     assert len(asked) > 3000
-    assert [text for text in asked if read_question(text).small_talk] == ["hello", "hi there, how are you?"]
-    assert not [text for text in asked if read_question(text).goes_on]
+    read = [read_question(text) for text in asked]
+    assert [question.text for question in read if question.small_talk] == ["hello", "hi there, how are you?"]
+    assert not [question.text for question in read if question.goes_on]
