@@ -17,6 +17,7 @@ What it leaves out: generating text.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -44,6 +45,7 @@ COPY_SIMILARITY = 0.9
 DEFAULT_TOP_K = 3
 GOES_ON_SENTENCES = 3
 """At most this many sentences answer "Tell me more"."""
+_WHITE_SPACE = re.compile(r"\s*")
 NOTHING_TO_GO_ON_FROM = "The last reply quoted nothing I can go on from. Ask me a question about the documents."
 
 
@@ -219,14 +221,17 @@ class QA:
         text = self.documents[doc_id].text
         following = []
         for sentence in self.sentences[doc_id]:
-            start = max(sentence.start, after)
-            start += len(text[start:sentence.end]) - len(text[start:sentence.end].lstrip())
+            if sentence.end <= after:
+                continue
+            start = _WHITE_SPACE.match(text, max(sentence.start, after), sentence.end).end()
             if start < sentence.end:
                 following.append((start, sentence))
+                if len(following) == GOES_ON_SENTENCES:
+                    break
         if not following:
             return None
         start, head = following[0]
-        run = [sentence for _, sentence in following[:GOES_ON_SENTENCES] if sentence.end - start <= MAX_QUOTE_CHARS]
+        run = [sentence for _, sentence in following if sentence.end - start <= MAX_QUOTE_CHARS]
         last = run[-1] if run else head
         speaker = head.speaker if all(sentence.speaker == head.speaker for sentence in run) else None
         return _Span(head.first_sentence, last.first_sentence, start, _cut_end(text, start, last.end), speaker)
@@ -268,7 +273,6 @@ class QA:
                     return _Span(head.first_sentence, last.first_sentence, head.start, last.end, sentence.speaker)
         end = _cut_end(self.documents[sentence.doc_id].text, sentence.start, sentence.end)
         return _Span(sentence.first_sentence, sentence.first_sentence, sentence.start, end, sentence.speaker)
-
 
     def _context(self, doc_id: str, span: _Span) -> tuple[int, int]:
         """The quote with one sentence either side: the passage shown beside it."""

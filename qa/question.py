@@ -142,7 +142,7 @@ def read_question(raw: object, history: Sequence[Turn] = ()) -> Question:
         notes=notes,
         for_quoting=small_talk is None and _for_quoting(text),
         small_talk=small_talk,
-        goes_on=bool(_GOES_ON.match(text.lower().replace("’", "'"))),
+        goes_on=bool(_GOES_ON.match(_lowered(text))),
         kind=_kind(text, acronym, named),
         terms=tuple(terms(text)),
         named=named,
@@ -159,7 +159,7 @@ _POLITE_OPENING = re.compile(r"^(?:(?:please|hey|hi|ok|okay|so|now)\W+|(?:can|co
 
 
 def _for_quoting(text: str) -> bool:
-    lowered = _POLITE_OPENING.sub("", text.lower().replace("’", "'").replace("what's", "what is"))
+    lowered = _POLITE_OPENING.sub("", _lowered(text).replace("what's", "what is"))
     return not _NOT_FOR_QUOTING.search(lowered)
 
 
@@ -167,10 +167,16 @@ def small_talk_reply(text: str) -> str | None:
     """The reply to a message that only greets ("Hi there!"), thanks ("Thanks, bye"), acknowledges
     ("OK") or asks for help ("What can you do?"); None for anything else, and for anything longer
     than small talk runs (SMALL_TALK_CHARS)."""
-    lowered = " ".join(text.lower().replace("’", "'").split())
+    lowered = _lowered(text)
     if len(lowered) > SMALL_TALK_CHARS:
         return None
     return next((reply for pattern, reply in _SMALL_TALK if pattern.match(lowered)), None)
+
+
+def _lowered(text: str) -> str:
+    """`text` as the patterns above read it: lower case, curly apostrophes straight, single spaces
+    (history messages reach `small_talk_reply` uncleaned)."""
+    return " ".join(text.lower().replace("’", "'").split())
 
 
 def _printable(character: str) -> str:

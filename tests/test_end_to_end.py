@@ -60,7 +60,8 @@ def test_dev_questions_meet_the_targets(bot):
 def test_follow_up_conversations_on_the_article(bot):
     """Own multi-turn cases (tests/data/dev_conversations.jsonl); 5 of 5 with rounds 14-17's readers,
     4 of 5 with round 18's: "What did he say about emerging space nations?" after the revenue
-    officer's question quotes the chairman's sentence first and the right one second."""
+    officer's question quotes his quotation's last sentence (the one that names him) first and the
+    sentence that says it second (docs/quality-log.md, round 19)."""
     figures = evaluate(bot, read_cases(REPO / "tests" / "data" / "dev_conversations.jsonl")).summary()
     assert figures["conversations"] == 5
     assert figures["conversation_hit@1"] >= 4, figures
